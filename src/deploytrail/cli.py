@@ -1,0 +1,182 @@
+"""The command line: argv → step → exit code.
+
+This is the only place where errors become exit codes: 0 done, 1 the step failed, 2 bad input,
+3 an outside service failed, 130 interrupted. Parsers are built only for the command asked
+for, so ``deploytrail --help`` stays as quick as a bare argparse program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from deploytrail import __version__
+from deploytrail.errors import DeploytrailError, Interrupted, ParamError
+from deploytrail.params import Args, Param, resolve
+from deploytrail.step import Step
+from deploytrail.steps import GROUPS, STEPS
+
+__all__ = ["main"]
+
+PROG = "deploytrail"
+DESCRIPTION = (
+    "Make production deployments visible and auditable: the commits that went out, a "
+    "change-control ticket, deploy markers on Kibana graphs and a chat message, from TeamCity "
+    "meta-runners or one 'deploytrail release -- COMMAND'."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one deploytrail command; return its exit code."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "--" in words:
+        split = words.index("--")
+        words, command = words[:split], words[split + 1 :]
+
+    step, rest = _find_step(words)
+    try:
+        if step is None:
+            _top_parser().parse_args(rest)  # prints help, version or a usage error and exits
+            return 2
+        parser = _step_parser(step)
+        namespace = parser.parse_args(rest)
+        if command and not step.takes_command:
+            parser.error("unexpected words after '--': this command runs no other command")
+    except SystemExit as stop:  # argparse: --help, --version, or a usage error (exit 2)
+        return stop.code if isinstance(stop.code, int) else 2
+
+    from deploytrail.teamcity import reporter_for
+
+    reporter = reporter_for()
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    if not step.takes_command:  # ``release`` forwards SIGTERM to its command itself
+        signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        values, problems = resolve(step.params, vars(namespace))
+        if problems:
+            raise ParamError(problems, command=f"{PROG} {step.id}")
+        with reporter.block(f"{PROG} {step.id}", step.summary):
+            code = step.run(Args(values, tuple(command)), reporter)
+        return int(code or 0)
+    except DeploytrailError as error:
+        reporter.problem(str(error), identity=_identity(step))
+        if reporter.under_teamcity:
+            print(f"{PROG}: {_redacted(str(error))}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        reporter.problem(f"{PROG} {step.id} was interrupted", identity=_identity(step))
+        return Interrupted.exit_code
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def _raise_interrupted(signum: int, frame: object) -> NoReturn:
+    raise Interrupted("stopped by SIGTERM")
+
+
+def _redacted(text: str) -> str:
+    from deploytrail.redact import redact
+
+    return redact(text)
+
+
+def _identity(step: Step) -> str:
+    return ("deploytrail_" + "_".join(step.words)).replace("-", "_")[:60]
+
+
+def _find_step(words: list[str]) -> tuple[Step | None, list[str]]:
+    """The longest run of leading words naming a step, and the words after it."""
+    for length in (2, 1):
+        key = " ".join(words[:length])
+        if len(words) >= length and key in STEPS:
+            return STEPS[key], words[length:]
+    return None, words
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=DESCRIPTION, formatter_class=_Formatter, epilog=_epilog()
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    seen: set[str] = set()
+    for step in STEPS.values():
+        head = step.words[0]
+        if head in seen:
+            continue
+        seen.add(head)
+        help_text = GROUPS.get(head, step.summary) if len(step.words) > 1 else step.summary
+        group = sub.add_parser(head, help=_escape(help_text), formatter_class=_Formatter)
+        if len(step.words) > 1:
+            inner = group.add_subparsers(title="commands", metavar="COMMAND", required=True)
+            for member in STEPS.values():
+                if member.words[0] == head:
+                    inner.add_parser(member.words[1], help=_escape(member.summary))
+    return parser
+
+
+def _epilog() -> str:
+    return (
+        f"Run '{PROG} COMMAND --help' for a command's options. Every option can also be set "
+        "through its environment variable DEPLOYTRAIL_<NAME>."
+    )
+
+
+def _step_parser(step: Step) -> argparse.ArgumentParser:
+    description = step.summary + (f"\n\n{step.details}" if step.details else "")
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} {step.id}",
+        description=_escape(description),
+        formatter_class=_Formatter,
+        argument_default=None,
+    )
+    for param in step.params:
+        _add_param(parser, param)
+    if step.takes_command:
+        parser.usage = f"{PROG} {step.id} [OPTIONS] -- COMMAND [ARGS...]"
+    return parser
+
+
+def _add_param(parser: argparse.ArgumentParser, param: Param) -> None:
+    help_text = _escape(_help(param))
+    if param.positional:
+        parser.add_argument(param.name, nargs="?", help=help_text, metavar=param.name.upper())
+    elif param.kind == "checkbox":
+        parser.add_argument(param.option, dest=param.name, action="store_true", help=help_text)
+    elif param.multiple:
+        parser.add_argument(
+            param.option, dest=param.name, action="append", help=help_text, metavar="VALUE"
+        )
+    else:
+        metavar = "{" + ",".join(param.choices) + "}" if param.choices else "VALUE"
+        parser.add_argument(param.option, dest=param.name, help=help_text, metavar=metavar)
+
+
+def _help(param: Param) -> str:
+    notes = []
+    if param.required:
+        notes.append("required")
+    if param.default is not None:
+        notes.append(f"default: {param.default}")
+    notes.append(f"env: {param.env_var}")
+    if param.secret:
+        notes.append("secret: give it through the environment, not the command line")
+    return f"{param.help} [{'; '.join(notes)}]"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+def main_exit() -> None:
+    """Console-script entry point: ``deploytrail``."""
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Params are data: one declaration gives the CLI option, the meta-runner field and the docs row.
+
+A param named ``build_number`` is the option ``--build-number``, the environment variable
+``DEPLOYTRAIL_BUILD_NUMBER`` and the meta-runner field ``env.DEPLOYTRAIL_BUILD_NUMBER``.
+Params several steps share are declared once below, as groups.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "BUILD",
+    "CHAT",
+    "EVENTS",
+    "PYTHON",
+    "RECORD",
+    "RELEASE_IDENTITY",
+    "Args",
+    "Kind",
+    "Param",
+]
+
+Kind = Literal["text", "password", "checkbox", "select"]
+
+#: Checks one value; returns a problem sentence, or None when the value is fine.
+Check = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input of a step."""
+
+    name: str
+    help: str
+    kind: Kind = "text"
+    required: bool = False
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+    #: Given several times on the command line; whitespace-separated in the environment.
+    multiple: bool = False
+    #: A positional argument on the command line (still readable from the environment).
+    positional: bool = False
+    #: Label in the TeamCity UI; derived from the name when empty.
+    label: str = ""
+    check: Check | None = field(default=None, compare=False)
+    #: Not offered in the meta-runner (a command-line-only input such as the deploy command).
+    cli_only: bool = False
+    #: The meta-runner field's value when it differs from ``default``: usually a predefined
+    #: TeamCity reference such as ``%build.number%``.
+    teamcity_default: str = ""
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env_var(self) -> str:
+        return "DEPLOYTRAIL_" + self.name.upper()
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "password"
+
+    @property
+    def ui_label(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize() + ":"
+
+
+@dataclass(frozen=True)
+class Args:
+    """The validated values of a step's params (strings, booleans or lists of strings)."""
+
+    values: Mapping[str, str | bool | list[str] | None]
+    #: Extra command-line words after ``--`` (``deploytrail release -- ./deploy.sh``).
+    command: Sequence[str] = ()
+
+    def text(self, name: str) -> str | None:
+        value = self.values.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        raise TypeError(f"param {name!r} is not a text param")
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise TypeError(f"param {name!r} was validated as required but is empty")
+        return value
+
+    def flag(self, name: str) -> bool:
+        return bool(self.values.get(name))
+
+    def many(self, name: str) -> list[str]:
+        value = self.values.get(name)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [str(value)]
+
+
+def resolve(
+    params: Sequence[Param],
+    given: Mapping[str, object],
+    environ: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str | bool | list[str] | None], list[str]]:
+    """Merge command-line values, the environment and defaults; return values and all problems."""
+    env = os.environ if environ is None else environ
+    values: dict[str, str | bool | list[str] | None] = {}
+    problems: list[str] = []
+    for param in params:
+        raw = given.get(param.name)
+        if param.kind == "checkbox":
+            values[param.name] = bool(raw) or _truthy(env.get(param.env_var, param.default or ""))
+            continue
+        if param.multiple:
+            items = [str(v) for v in raw] if isinstance(raw, list) and raw else []
+            if not items:
+                items = env.get(param.env_var, "").split() or (
+                    param.default.split() if param.default else []
+                )
+            for item in items:
+                problems.extend(_check(param, item))
+            if param.required and not items:
+                problems.append(_missing(param))
+            values[param.name] = items
+            continue
+        text = raw if isinstance(raw, str) and raw != "" else None
+        if text is None:
+            text = env.get(param.env_var) or param.default
+        if text is None or text == "":
+            if param.required:
+                problems.append(_missing(param))
+            values[param.name] = None
+            continue
+        problems.extend(_check(param, text))
+        values[param.name] = text
+    return values, problems
+
+
+def _truthy(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _missing(param: Param) -> str:
+    where = param.name.upper() if param.positional else param.option
+    return f"{where} is required (or set {param.env_var})"
+
+
+def _check(param: Param, value: str) -> list[str]:
+    shown = param.name.upper() if param.positional else param.option
+    if param.choices and value not in param.choices:
+        return [f"{shown}: {value!r} is not one of {', '.join(param.choices)}"]
+    if param.check is not None:
+        problem = param.check(value)
+        if problem:
+            return [f"{shown}: {problem}"]
+    return []
+
+
+# --- shared param groups ------------------------------------------------------------------
+
+#: The interpreter a meta-runner calls; a virtualenv's python works too.
+PYTHON = (
+    Param(
+        "python",
+        "Python executable that has deploytrail installed (a virtualenv's python works; "
+        "on Windows agents use 'py' or 'python').",
+        default="python3",
+        label="Python executable:",
+    ),
+)
+
+RECORD = (
+    Param(
+        "record",
+        "Release record file shared by the steps of one deployment.",
+        default=".deploytrail/release.json",
+    ),
+)
+
+RELEASE_IDENTITY = (
+    Param("service", "Name of the service being deployed, e.g. api.", required=True),
+    Param("env", "Environment deployed to, e.g. production.", required=True, label="Environment:"),
+)
+
+BUILD = (
+    Param(
+        "build_number",
+        "Build number of the release.",
+        teamcity_default="%build.number%",
+    ),
+    Param(
+        "build_url",
+        "Link to the build that deploys.",
+        teamcity_default="%teamcity.serverUrl%/viewLog.html?buildId=%teamcity.build.id%",
+    ),
+    Param(
+        "triggered_by",
+        "Who started the deployment.",
+        teamcity_default="%teamcity.build.triggeredBy.username%",
+    ),
+)
+
+EVENTS = (
+    Param(
+        "events",
+        "Where deploy events go: file:PATH, redis://HOST:PORT/DB?key=NAME, rediss://…, "
+        "logstash+tcp://HOST:PORT, logstash+udp://HOST:PORT. Several allowed.",
+        multiple=True,
+    ),
+    Param("redis_password", "Password for the Redis event sink.", kind="password"),
+)
+
+CHAT = (
+    Param(
+        "chat",
+        "Chat targets as Apprise URLs (slack://…, mmost://…, workflows://…, gchat://…, "
+        "discord://…, json://…) or 'console'. Several allowed.",
+        multiple=True,
+        default="console",
+    ),
+)

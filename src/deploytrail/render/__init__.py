@@ -1,0 +1,1 @@
+"""Generated files: meta-runner XML, the steps docs page, Kibana and Elastic objects."""

@@ -1,0 +1,45 @@
+"""Write the commands reference page (docs/steps.md) from the step declarations, or check it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deploytrail.errors import StepFailed
+from deploytrail.params import Args, Param
+from deploytrail.step import Step
+from deploytrail.teamcity import Reporter
+
+PARAMS = (
+    Param("out", "File the reference page goes to.", default="docs/steps.md"),
+    Param("check", "Only compare the page with a fresh render; fail when it differs.",
+          kind="checkbox"),
+)
+
+
+def run(args: Args, report: Reporter) -> int:
+    from deploytrail.render.docs import render_steps_page
+    from deploytrail.steps import STEPS
+
+    out = Path(args.required("out"))
+    text = render_steps_page(list(STEPS.values()))
+    if args.flag("check"):
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            raise StepFailed(
+                f"{out} differs from a fresh render of the step declarations",
+                hint="run 'deploytrail docs' and commit the result",
+            )
+        report.info(f"{out} matches the step declarations")
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(text.encode("utf-8"))
+    report.info(f"wrote {out}")
+    return 0
+
+
+STEP = Step(
+    words=("docs",),
+    summary=__doc__.strip() if __doc__ else "",
+    params=PARAMS,
+    run=run,
+    metarunner=False,
+)
