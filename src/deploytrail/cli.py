@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
 from deploytrail import __version__
 from deploytrail.errors import DeploytrailError, Interrupted, ParamError
@@ -19,7 +17,12 @@ from deploytrail.params import Args, Param, resolve
 from deploytrail.step import Step
 from deploytrail.steps import GROUPS, STEPS
 
-__all__ = ["main"]
+TYPE_CHECKING = False  # typing is not imported at start-up
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
+
+__all__ = ["main", "main_exit"]
 
 PROG = "deploytrail"
 DESCRIPTION = (
@@ -40,8 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     step, rest = _find_step(words)
     try:
         if step is None:
-            _top_parser().parse_args(rest)  # prints help, version or a usage error and exits
-            return 2
+            known = _top_parser().parse_args(rest)  # --help, --version or a usage error exit
+            if known.command in GROUPS:
+                members = [s.words[1] for s in STEPS.values() if s.words[0] == known.command]
+                _top_parser().error(
+                    f"'{known.command}' needs one of: {', '.join(members)} "
+                    f"(see '{PROG} {known.command} {members[0]} --help')"
+                )
+            _top_parser().error(f"unknown command {' '.join([known.command, *known.rest])!r}")
         parser = _step_parser(step)
         namespace = parser.parse_args(rest)
         if command and not step.takes_command:
@@ -103,32 +112,44 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def _top_parser() -> argparse.ArgumentParser:
+    """``deploytrail [--help] [--version] COMMAND``: one parser, commands listed as text."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description=DESCRIPTION, formatter_class=_Formatter, epilog=_epilog()
+        prog=PROG,
+        usage=f"{PROG} [-h] [--version] COMMAND [OPTIONS]",
+        description=_escape(_listing(DESCRIPTION, _commands())),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_escape(
+            f"Run '{PROG} COMMAND --help' for a command's options. Every option can also be set "
+            "through its environment variable DEPLOYTRAIL_<NAME>."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    seen: set[str] = set()
-    for step in STEPS.values():
-        head = step.words[0]
-        if head in seen:
-            continue
-        seen.add(head)
-        help_text = GROUPS.get(head, step.summary) if len(step.words) > 1 else step.summary
-        group = sub.add_parser(head, help=_escape(help_text), formatter_class=_Formatter)
-        if len(step.words) > 1:
-            inner = group.add_subparsers(title="commands", metavar="COMMAND", required=True)
-            for member in STEPS.values():
-                if member.words[0] == head:
-                    inner.add_parser(member.words[1], help=_escape(member.summary))
+    parser.add_argument("command", metavar="COMMAND", help="one of the commands above")
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
-def _epilog() -> str:
-    return (
-        f"Run '{PROG} COMMAND --help' for a command's options. Every option can also be set "
-        "through its environment variable DEPLOYTRAIL_<NAME>."
-    )
+def _commands() -> list[tuple[str, str]]:
+    """``(command words, summary)`` rows: a group's members under the group's own line."""
+    rows: list[tuple[str, str]] = []
+    for step in STEPS.values():
+        head = step.words[0]
+        if len(step.words) > 1 and head in GROUPS and (head, GROUPS[head]) not in rows:
+            rows.append((head, GROUPS[head]))
+        rows.append((step.id if len(step.words) == 1 else "  " + step.id, step.summary))
+    return rows
+
+
+def _listing(description: str, rows: list[tuple[str, str]]) -> str:
+    import textwrap
+
+    width = max(len(words) for words, _ in rows) + 2
+    lines = [textwrap.fill(description, 98), "", "commands:"]
+    for words, summary in rows:
+        wrapped = textwrap.wrap(summary, 96 - width) or [""]
+        lines.append(f"  {words:<{width}}{wrapped[0]}")
+        lines.extend(f"  {'':<{width}}{more}" for more in wrapped[1:])
+    return "\n".join(lines)
 
 
 def _step_parser(step: Step) -> argparse.ArgumentParser:

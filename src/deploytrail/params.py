@@ -8,9 +8,15 @@ Params several steps share are declared once below, as groups.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+
+TYPE_CHECKING = False  # typing is not imported at start-up: ``--help`` must stay fast
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Literal
+
+    Kind = Literal["text", "password", "checkbox", "select"]
+    #: Checks one value; returns a problem sentence, or None when the value is fine.
+    Check = Callable[[str], str | None]
 
 __all__ = [
     "BUILD",
@@ -20,38 +26,55 @@ __all__ = [
     "RECORD",
     "RELEASE_IDENTITY",
     "Args",
-    "Kind",
     "Param",
 ]
 
-Kind = Literal["text", "password", "checkbox", "select"]
 
-#: Checks one value; returns a problem sentence, or None when the value is fine.
-Check = Callable[[str], "str | None"]
-
-
-@dataclass(frozen=True)
 class Param:
-    """One input of a step."""
+    """One input of a step.
 
-    name: str
-    help: str
-    kind: Kind = "text"
-    required: bool = False
-    default: str | None = None
-    choices: tuple[str, ...] = ()
-    #: Given several times on the command line; whitespace-separated in the environment.
-    multiple: bool = False
-    #: A positional argument on the command line (still readable from the environment).
-    positional: bool = False
-    #: Label in the TeamCity UI; derived from the name when empty.
-    label: str = ""
-    check: Check | None = field(default=None, compare=False)
-    #: Not offered in the meta-runner (a command-line-only input such as the deploy command).
-    cli_only: bool = False
-    #: The meta-runner field's value when it differs from ``default``: usually a predefined
-    #: TeamCity reference such as ``%build.number%``.
-    teamcity_default: str = ""
+    ``multiple``: given several times on the command line, whitespace-separated in the
+    environment. ``positional``: a positional argument (still readable from the environment).
+    ``label``: the TeamCity UI label (derived from the name when empty). ``check``: validates one
+    value. ``cli_only``: not offered in the meta-runner. ``teamcity_default``: the meta-runner
+    field's value when it differs from ``default``, usually a predefined TeamCity reference
+    such as ``%build.number%``.
+    """
+
+    __slots__ = ("check", "choices", "cli_only", "default", "help", "kind", "label", "multiple",
+                 "name", "positional", "required", "teamcity_default")
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        kind: Kind = "text",
+        *,
+        required: bool = False,
+        default: str | None = None,
+        choices: tuple[str, ...] = (),
+        multiple: bool = False,
+        positional: bool = False,
+        label: str = "",
+        check: Check | None = None,
+        cli_only: bool = False,
+        teamcity_default: str = "",
+    ) -> None:
+        self.name = name
+        self.help = help
+        self.kind: Kind = kind
+        self.required = required
+        self.default = default
+        self.choices = choices
+        self.multiple = multiple
+        self.positional = positional
+        self.label = label
+        self.check = check
+        self.cli_only = cli_only
+        self.teamcity_default = teamcity_default
+
+    def __repr__(self) -> str:
+        return f"Param({self.name!r}, kind={self.kind!r})"
 
     @property
     def option(self) -> str:
@@ -70,13 +93,21 @@ class Param:
         return self.label or self.name.replace("_", " ").capitalize() + ":"
 
 
-@dataclass(frozen=True)
 class Args:
-    """The validated values of a step's params (strings, booleans or lists of strings)."""
+    """The validated values of a step's params (strings, booleans or lists of strings).
 
-    values: Mapping[str, str | bool | list[str] | None]
-    #: Extra command-line words after ``--`` (``deploytrail release -- ./deploy.sh``).
-    command: Sequence[str] = ()
+    ``command`` holds the words after ``--`` (``deploytrail release -- ./deploy.sh``).
+    """
+
+    __slots__ = ("command", "values")
+
+    def __init__(
+        self,
+        values: Mapping[str, str | bool | list[str] | None],
+        command: Sequence[str] = (),
+    ) -> None:
+        self.values = values
+        self.command = command
 
     def text(self, name: str) -> str | None:
         value = self.values.get(name)

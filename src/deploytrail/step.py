@@ -2,40 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
+TYPE_CHECKING = False  # typing is not imported at start-up: ``--help`` must stay fast
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Literal
+
     from deploytrail.params import Args, Param
     from deploytrail.teamcity import Reporter
 
-__all__ = ["Mode", "Run", "Step"]
+    #: When TeamCity runs the step (``teamcity.step.mode``): ``default`` only if all before
+    #: succeeded; ``execute_always`` even when an earlier step failed or the build was stopped.
+    Mode = Literal["default", "execute_if_success", "execute_if_failed", "execute_always"]
 
-#: When TeamCity runs the step (``teamcity.step.mode``): ``default`` only if all before
-#: succeeded; ``execute_always`` even when an earlier step failed or the build was stopped.
-Mode = Literal["default", "execute_if_success", "execute_if_failed", "execute_always"]
+    #: What a step does; returns an exit code (0 when it did its job) or None for 0.
+    Run = Callable[[Args, Reporter], int | None]
 
-#: What a step does; returns an exit code (0 when it did its job) or None for 0.
-Run = Callable[["Args", "Reporter"], "int | None"]
+__all__ = ["Step"]
 
-
-@dataclass(frozen=True)
 class Step:
-    """One user-facing command. ``summary`` is the first line of its help everywhere."""
+    """One user-facing command. ``summary`` is the first line of its help everywhere.
 
-    #: Command words: ``("marker", "start")`` is ``deploytrail marker start``.
-    words: tuple[str, ...]
-    summary: str
-    params: Sequence[Param]
-    run: Run
-    #: Longer help shown under the summary.
-    details: str = ""
-    #: Offered as a TeamCity meta-runner (tools such as ``metarunners`` are not).
-    metarunner: bool = True
-    mode: Mode = "default"
-    #: Accepts ``-- COMMAND [ARGS...]`` after its options.
-    takes_command: bool = False
+    ``words``: the command words, ``("marker", "start")`` is ``deploytrail marker start``.
+    ``details``: longer help under the summary. ``metarunner``: offered as a TeamCity
+    meta-runner (tools such as ``metarunners`` are not). ``mode``: the meta-runner's
+    ``teamcity.step.mode``. ``takes_command``: accepts ``-- COMMAND [ARGS...]``.
+    """
+
+    __slots__ = ("details", "metarunner", "mode", "params", "run", "summary", "takes_command",
+                 "words")
+
+    def __init__(
+        self,
+        words: tuple[str, ...],
+        summary: str,
+        params: Sequence[Param],
+        run: Run,
+        *,
+        details: str = "",
+        metarunner: bool = True,
+        mode: Mode = "default",
+        takes_command: bool = False,
+    ) -> None:
+        self.words = words
+        self.summary = summary
+        self.params = params
+        self.run = run
+        self.details = details
+        self.metarunner = metarunner
+        self.mode: Mode = mode
+        self.takes_command = takes_command
+
+    def __repr__(self) -> str:
+        return f"Step({self.id!r})"
 
     @property
     def id(self) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from deploytrail.errors import StepFailed
 from deploytrail.params import Args, Param
 from deploytrail.step import Step
-from deploytrail.teamcity import Reporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from deploytrail.teamcity import Reporter
 
 PARAMS = (
     Param("out", "File the reference page goes to.", default="docs/steps.md"),
@@ -19,6 +20,7 @@ PARAMS = (
 def run(args: Args, report: Reporter) -> int:
     from deploytrail.render.docs import render_steps_page
     from deploytrail.steps import STEPS
+    from pathlib import Path
 
     out = Path(args.required("out"))
     text = render_steps_page(list(STEPS.values()))

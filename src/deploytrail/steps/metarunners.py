@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from deploytrail.errors import StepFailed
 from deploytrail.params import Args, Param
 from deploytrail.step import Step
-from deploytrail.teamcity import Reporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from deploytrail.teamcity import Reporter
 
 PARAMS = (
     Param("out", "Folder the meta-runner files go to.", default="teamcity_meta_runners"),
@@ -20,6 +21,7 @@ def run(args: Args, report: Reporter) -> int:
     from deploytrail.render.generated import differing, write_all
     from deploytrail.render.metarunner import render_all
     from deploytrail.steps import STEPS
+    from pathlib import Path
 
     out = Path(args.required("out"))
     files = render_all(list(STEPS.values()))

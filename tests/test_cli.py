@@ -1,0 +1,128 @@
+"""The command line: help, version, exit codes, python -m parity, fast start."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from deploytrail import __version__
+from deploytrail.cli import main
+from deploytrail.steps import STEPS
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "deploytrail", *args], capture_output=True,
+                          text=True, check=False)
+
+
+def test_help_lists_every_step_with_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for step in STEPS.values():
+        assert step.words[0] in out
+
+
+def test_step_help_shows_each_option_default_and_environment_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["metarunners", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--out" in out and "DEPLOYTRAIL_OUT" in out and "teamcity_meta_runners" in out
+
+
+def test_version_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_unknown_command_is_bad_input() -> None:
+    assert main(["no-such-step"]) == 2
+
+
+def test_no_command_is_bad_input() -> None:
+    assert main([]) == 2
+
+
+def test_python_dash_m_prints_the_same_help_as_the_console_script() -> None:
+    module = run_module("--help")
+    script = subprocess.run([sys.executable, "-c", "import sys; from deploytrail.cli import "
+                             "main_exit; sys.argv[0] = 'deploytrail'; main_exit()", "--help"],
+                            capture_output=True, text=True, check=False)
+    assert module.returncode == script.returncode == 0
+    assert module.stdout == script.stdout
+
+
+def test_python_dash_m_gives_the_same_exit_code_for_bad_input() -> None:
+    assert run_module("no-such-step").returncode == 2
+    assert run_module("metarunners", "--no-such-option").returncode == 2
+
+
+def test_help_imports_no_heavy_library() -> None:
+    heavy = ["github", "jira", "redis", "apprise", "errbot", "requests", "lxml", "jinja2",
+             "logstash"]
+    code = (
+        "import sys, io, contextlib\n"
+        "from deploytrail.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.strip().replace("'", '"')) == []
+
+
+def test_each_step_help_imports_no_heavy_library() -> None:
+    heavy = ["github", "jira", "redis", "apprise", "errbot"]
+    code = (
+        "import sys, io, contextlib\n"
+        "from deploytrail.cli import main\n"
+        "from deploytrail.steps import STEPS\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    for step in STEPS.values():\n"
+        "        main([*step.words, '--help'])\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.strip().replace("'", '"')) == []
+
+
+def test_missing_required_params_are_all_reported_at_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from deploytrail.params import Param, resolve
+
+    params = [Param("service", "s", required=True), Param("env", "e", required=True),
+              Param("format", "f", choices=("text", "json"))]
+    _, problems = resolve(params, {"format": "yaml"}, environ={})
+    assert len(problems) == 3
+    assert any("--service" in p and "DEPLOYTRAIL_SERVICE" in p for p in problems)
+    assert any("'yaml' is not one of text, json" in p for p in problems)
+
+
+def _modules_after(code: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", code + "\nimport sys\n"
+                           "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)"],
+                          capture_output=True, text=True, check=True)
+    return set(done.stderr.split())
+
+
+def test_help_imports_only_what_a_bare_argparse_program_imports_plus_deploytrail() -> None:
+    """Keeps ``deploytrail --help`` within reach of a bare argparse program's start-up."""
+    baseline = _modules_after(
+        "import io, contextlib, argparse\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    argparse.ArgumentParser(prog='x').print_help()"
+    )
+    ours = _modules_after(
+        "import io, contextlib\n"
+        "from deploytrail.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])"
+    )
+    extra = {m for m in ours - baseline if not m.startswith("deploytrail")}
+    assert extra <= {"__future__", "signal", "_signal", "textwrap"}, sorted(extra)

@@ -1,0 +1,106 @@
+"""The release record: load, update, atomic save, clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deploytrail import record
+from deploytrail.cli import main
+from deploytrail.errors import RecordError
+
+
+def test_a_missing_record_starts_a_new_deployment(tmp_path: Path) -> None:
+    rec = record.load(tmp_path / "none.json")
+    assert len(rec.deployment_id) == 36 and rec.commits == []
+
+
+def test_update_saves_what_the_caller_changed(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    with record.update(path) as rec:
+        rec.service = "api"
+        first_id = rec.deployment_id
+    again = record.load(path)
+    assert again.service == "api" and again.deployment_id == first_id
+
+
+def test_save_leaves_no_temp_file_behind(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    record.save(record.ReleaseRecord(service="api"), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_record_path_follows_deploytrail_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOYTRAIL_RECORD", str(tmp_path / "x.json"))
+    assert record.record_path() == tmp_path / "x.json"
+
+
+def test_a_corrupt_record_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text("{not json")
+    with pytest.raises(RecordError, match=str(path).replace("\\", "\\\\")):
+        record.load(path)
+
+
+def test_a_foreign_json_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"name": "package.json"}))
+    with pytest.raises(RecordError, match="not a deploytrail release record"):
+        record.load(path)
+
+
+def test_unknown_fields_from_a_newer_deploytrail_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"schema": record.SCHEMA, "service": "api", "future": 1}))
+    assert record.load(path).service == "api"
+
+
+def test_save_writes_non_ascii_as_is(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    record.save(record.ReleaseRecord(triggered_by="Zoë"), path)
+    assert "Zoë" in path.read_text(encoding="utf-8")
+
+
+def test_concurrent_updates_lose_nothing(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "r.json"
+    record.save(record.ReleaseRecord(), path)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_add_note, args=(str(path), i)) for i in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert sorted(record.load(path).notes) == [str(i) for i in range(6)]
+
+
+def _add_note(path: str, index: int) -> None:
+    with record.update(path) as rec:
+        rec.notes[str(index)] = True
+
+
+def test_cli_reports_a_corrupt_record_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deploytrail.params import Args
+    from deploytrail.step import Step
+    from deploytrail.steps import STEPS
+
+    path = tmp_path / "bad.json"
+    path.write_text("garbage")
+    monkeypatch.setenv("DEPLOYTRAIL_RECORD", str(path))
+
+    def run(args: Args, report: object) -> int:
+        record.load()
+        return 0
+
+    step = Step(words=("load-record-test",), summary="t", params=(), run=run, metarunner=False)
+    monkeypatch.setitem(STEPS, step.id, step)
+    assert main(["load-record-test"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
