@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deploytrail.step import Step
-from deploytrail.steps import docs, metarunners
+from deploytrail.steps import docs, history, metarunners
 
 __all__ = ["GROUPS", "STEPS"]
 
@@ -13,6 +13,7 @@ GROUPS: dict[str, str] = {}
 STEPS: dict[str, Step] = {
     step.id: step
     for step in (
+        history.STEP,
         metarunners.STEP,
         docs.STEP,
     )
