@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from deploytrail.step import Step
-from deploytrail.steps import docs, history, metarunners
+from deploytrail.steps import changelog, docs, history, info, metarunners
 
 __all__ = ["GROUPS", "STEPS"]
 
 #: Summaries of commands that group several steps (``deploytrail marker start|finish``).
-GROUPS: dict[str, str] = {}
+GROUPS: dict[str, str] = {
+    "info": "Deployment-info: what a service runs (write the JSON it serves).",
+}
 
 STEPS: dict[str, Step] = {
     step.id: step
     for step in (
+        changelog.STEP,
+        info.STEP,
         history.STEP,
         metarunners.STEP,
         docs.STEP,
