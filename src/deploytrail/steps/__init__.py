@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deploytrail.step import Step
-from deploytrail.steps import changelog, docs, history, info, metarunners
+from deploytrail.steps import changelog, docs, history, info, kibana, metarunners
 
 __all__ = ["GROUPS", "STEPS"]
 
@@ -18,6 +18,8 @@ STEPS: dict[str, Step] = {
         changelog.STEP,
         info.STEP,
         history.STEP,
+        kibana.STEP,
+        kibana.IMPORT_STEP,
         metarunners.STEP,
         docs.STEP,
     )
