@@ -20,6 +20,7 @@ test: $(STAMP)
 	$(VENV)/bin/mypy
 	$(PY) -m deploytrail metarunners --check
 	$(PY) -m deploytrail docs --check
+	$(PY) -m deploytrail kibana --check
 	$(PY) -m pytest
 
 lint: $(STAMP)
