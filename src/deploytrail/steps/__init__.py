@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from deploytrail.step import Step
-from deploytrail.steps import changelog, docs, history, info, kibana, metarunners
+from deploytrail.steps import alias, changelog, docs, history, info, kibana, metarunners, notify
 
 __all__ = ["GROUPS", "STEPS"]
 
 #: Summaries of commands that group several steps (``deploytrail marker start|finish``).
 GROUPS: dict[str, str] = {
+    "alias": alias.SUMMARY,
     "info": "Deployment-info: what a service runs (write the JSON it serves).",
 }
 
@@ -20,6 +21,8 @@ STEPS: dict[str, Step] = {
         history.STEP,
         kibana.STEP,
         kibana.IMPORT_STEP,
+        *alias.STEPS,
+        notify.STEP,
         metarunners.STEP,
         docs.STEP,
     )
