@@ -48,6 +48,11 @@ class Alias:
     branch: str | None = None
     allow_users: tuple[str, ...] = ()
     allow_rooms: tuple[str, ...] = ()
+    #: For ``deploy NAME --dry-run`` in chat: where the commits come from (``github:OWNER/REPO``
+    #: or ``git:PATH``), where the previous release comes from, and the service's name.
+    source: str | None = None
+    previous: str | None = None
+    service: str | None = None
 
     def allows_user(self, user: str) -> bool:
         """Anyone when no user is listed; else a listed name or glob (``@`` prefixes ignored)."""

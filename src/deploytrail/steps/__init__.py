@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from deploytrail.step import Step
-from deploytrail.steps import alias, changelog, docs, history, info, kibana, metarunners, notify
+from deploytrail.steps import (
+    alias,
+    changelog,
+    docs,
+    history,
+    info,
+    kibana,
+    metarunners,
+    notify,
+    pinned,
+    promote,
+)
 
 __all__ = ["GROUPS", "STEPS"]
 
@@ -22,6 +33,8 @@ STEPS: dict[str, Step] = {
         kibana.STEP,
         kibana.IMPORT_STEP,
         *alias.STEPS,
+        promote.STEP,
+        pinned.STEP,
         notify.STEP,
         metarunners.STEP,
         docs.STEP,

@@ -34,6 +34,11 @@ ADD_PARAMS = (
           "Nobody listed: anyone.", multiple=True),
     Param("allow_room", "Chat room allowed to promote from; several allowed. None listed: "
           "any room.", multiple=True),
+    Param("source", "Where 'deploy NAME --dry-run' reads the commits that would go out: "
+          "github:OWNER/REPO or git:PATH."),
+    Param("previous", "Where the previous release's revision comes from for the dry run: "
+          "ledger (default), info:URL or sha:REV."),
+    Param("service", "Service name in the ledger and deploy events (default: the alias name)."),
     *ALIASES,
 )
 
@@ -70,6 +75,9 @@ def add_alias(args: Args, report: Reporter) -> int:
         branch=args.text("branch"),
         allow_users=tuple(args.many("allow_user")),
         allow_rooms=tuple(args.many("allow_room")),
+        source=args.text("source"),
+        previous=args.text("previous"),
+        service=args.text("service"),
     )
     store = open_store(args.text("aliases"))
     store.add(alias)
