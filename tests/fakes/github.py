@@ -222,7 +222,8 @@ class FakeGitHub:
             page = max(int(request.arg("page") or 1), 1)
             listed = ahead[(page - 1) * per_page : page * per_page]
             last = max((len(ahead) + per_page - 1) // per_page, 1)
-            headers["Link"] = self._links(request, page, last, per_page)
+            if links := self._links(request, page, last, per_page):
+                headers["Link"] = links  # GitHub sends no Link header for a single page
         else:
             page = 1
             listed = ahead[-UNPAGED_LIMIT:]
@@ -271,8 +272,9 @@ class FakeGitHub:
         page = max(int(request.arg("page") or 1), 1)
         last = max((len(listed) + per_page - 1) // per_page, 1)
         chunk = listed[(page - 1) * per_page : page * per_page]
+        links = self._links(request, page, last, per_page)
         return Reply.json([self._commit_json(repo, c) for c in chunk],
-                          headers={"Link": self._links(request, page, last, per_page)})
+                          headers={"Link": links} if links else {})
 
 
 def _not_found() -> Reply:
