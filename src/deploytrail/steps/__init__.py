@@ -5,11 +5,14 @@ from __future__ import annotations
 from deploytrail.step import Step
 from deploytrail.steps import (
     alias,
+    ccb,
     changelog,
     docs,
+    events,
     history,
     info,
     kibana,
+    marker,
     metarunners,
     notify,
     pinned,
@@ -21,6 +24,8 @@ __all__ = ["GROUPS", "STEPS"]
 #: Summaries of commands that group several steps (``deploytrail marker start|finish``).
 GROUPS: dict[str, str] = {
     "alias": alias.SUMMARY,
+    "marker": "Deploy markers: start/finish events for Kibana graphs (Redis, Logstash, file).",
+    "events": "Deploy events waiting in the local spool: send them (flush) or list them (status).",
     "info": "Deployment-info: what a service runs (write the JSON it serves).",
 }
 
@@ -29,7 +34,13 @@ STEPS: dict[str, Step] = {
     for step in (
         changelog.STEP,
         info.STEP,
+        ccb.STEP,
+        ccb.COMMENT_STEP,
         history.STEP,
+        marker.START,
+        marker.FINISH,
+        events.FLUSH,
+        events.STATUS,
         kibana.STEP,
         kibana.IMPORT_STEP,
         *alias.STEPS,
