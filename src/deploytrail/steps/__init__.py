@@ -8,6 +8,7 @@ from deploytrail.steps import (
     ccb,
     changelog,
     docs,
+    doctor,
     events,
     history,
     info,
@@ -17,6 +18,7 @@ from deploytrail.steps import (
     notify,
     pinned,
     promote,
+    release,
 )
 
 __all__ = ["GROUPS", "STEPS"]
@@ -47,6 +49,8 @@ STEPS: dict[str, Step] = {
         promote.STEP,
         pinned.STEP,
         notify.STEP,
+        release.STEP,
+        doctor.STEP,
         metarunners.STEP,
         docs.STEP,
     )
