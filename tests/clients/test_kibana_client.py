@@ -129,3 +129,14 @@ def test_kibana_down_is_service_unavailable() -> None:
             shipped())
     assert caught.value.exit_code == 3 and "hunter22" not in str(caught.value)
     assert "could not reach Kibana" in str(caught.value)
+
+
+def test_auth_headers_read_the_api_key_first_then_user_and_password() -> None:
+    from deploytrail.clients.kibana import auth_headers
+
+    assert auth_headers({"DEPLOYTRAIL_KIBANA_API_KEY": "abc",
+                         "DEPLOYTRAIL_KIBANA_USERNAME": "ops"}) == {"Authorization": "ApiKey abc"}
+    basic = auth_headers({"DEPLOYTRAIL_KIBANA_USERNAME": "ops",
+                          "DEPLOYTRAIL_KIBANA_PASSWORD": "pw"})["Authorization"]
+    assert base64.b64decode(basic.removeprefix("Basic ")) == b"ops:pw"
+    assert auth_headers({}) == {}

@@ -6,15 +6,39 @@ carries every object's error; the caller decides what a partial import means.
 
 from __future__ import annotations
 
+import base64
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from deploytrail.errors import ServiceError, ServiceUnavailable
 
-__all__ = ["ImportResult", "KibanaClient", "ObjectError"]
+__all__ = ["ImportResult", "KibanaClient", "ObjectError", "auth_headers", "credentials_header"]
 
 SERVICE = "Kibana"
+
+
+def credentials_header(
+    api_key: str | None = None, username: str | None = None, password: str | None = None
+) -> dict[str, str]:
+    """The ``Authorization`` header for an API key (preferred) or a user; empty for neither."""
+    if api_key:
+        return {"Authorization": f"ApiKey {api_key}"}
+    if username:
+        token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
+        return {"Authorization": f"Basic {token}"}
+    return {}
+
+
+def auth_headers(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Credentials from ``DEPLOYTRAIL_KIBANA_API_KEY``, or ``DEPLOYTRAIL_KIBANA_USERNAME`` and
+    ``DEPLOYTRAIL_KIBANA_PASSWORD``, as request headers."""
+    env = os.environ if environ is None else environ
+    return credentials_header(env.get("DEPLOYTRAIL_KIBANA_API_KEY"),
+                              env.get("DEPLOYTRAIL_KIBANA_USERNAME"),
+                              env.get("DEPLOYTRAIL_KIBANA_PASSWORD"))
 
 
 @dataclass(frozen=True)
@@ -54,8 +78,7 @@ class KibanaClient:
         self.base_url = base_url.rstrip("/")
         self.space = space or None
         self.timeout = timeout
-        self._api_key = api_key
-        self._basic = (username, password or "") if username else None
+        self._credentials = credentials_header(api_key, username, password)
 
     def _url(self, path: str) -> str:
         prefix = f"/s/{quote(self.space, safe='')}" if self.space else ""
@@ -71,16 +94,13 @@ class KibanaClient:
         if not filename.endswith(".ndjson"):  # Kibana refuses any other file extension
             filename += ".ndjson"
         url = self._url("/api/saved_objects/_import")
-        headers = {"kbn-xsrf": "deploytrail"}
-        if self._api_key:
-            headers["Authorization"] = f"ApiKey {self._api_key}"
+        headers = {"kbn-xsrf": "deploytrail", **self._credentials}
         try:
             response = requests.post(
                 url,
                 params={"overwrite": "true"} if overwrite else None,
                 files={"file": (filename, ndjson, "application/ndjson")},
                 headers=headers,
-                auth=self._basic,
                 timeout=self.timeout,
             )
         except requests.RequestException as error:
