@@ -15,11 +15,11 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
-from fakes.http import FakeAPI, Reply
 
 from deploytrail.clients.deployment_info import DeploymentInfoClient
 from deploytrail.deployment_info import ENV_VAR, make_app
 from deploytrail.errors import ConfigError, ServiceError, ServiceUnavailable
+from fakes.http import FakeAPI, Reply
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -90,14 +90,14 @@ def test_an_html_error_page_is_quoted_shortened_with_the_url(fake_api: FakeAPI) 
 
 def test_a_missing_field_names_the_fields_tried(fake_api: FakeAPI) -> None:
     url = serve(fake_api, Reply.json({"version": "1.4.2"}))
-    with pytest.raises(ServiceError, match="no revision field .revision, sha, commit, git_sha."):
+    with pytest.raises(ServiceError, match=r"no revision field \(revision, sha, commit, git_sha\)"):
         DeploymentInfoClient(url).fetch()
 
 
 @pytest.mark.parametrize("value", ["latest", "abc12", "g" * 40, "a" * 41, 12345678, None])
 def test_a_value_that_is_not_a_revision_is_refused(fake_api: FakeAPI, value: object) -> None:
     url = serve(fake_api, Reply.json({"revision": value} if value is not None else {"sha": []}))
-    with pytest.raises(ServiceError, match="not a 7-40 hex commit id|no revision field"):
+    with pytest.raises(ServiceError, match=r"not a 7-40 hex commit id|no revision field"):
         DeploymentInfoClient(url).fetch()
 
 
@@ -130,7 +130,7 @@ def test_a_slow_service_times_out(fake_api: FakeAPI) -> None:
         return Reply.json({"revision": SHA})
 
     fake_api.route("GET", r"/slow", slow)
-    with pytest.raises(ServiceUnavailable, match="no answer within 0.2 s"):
+    with pytest.raises(ServiceUnavailable, match=r"no answer within 0\.2 s"):
         DeploymentInfoClient(fake_api.url + "/slow", timeout=0.2).fetch()
 
 
@@ -153,7 +153,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
          "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = json.dumps({"revision": SHA}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from fakes.github import FakeGitHub
-from fakes.gitrepo import GitRepo
-from fakes.http import FakeAPI
 
 from deploytrail.clients.github import GitHubClient, api_url
 from deploytrail.errors import ConfigError, InputError, ServiceError, ServiceUnavailable
+from fakes.github import FakeGitHub
+from fakes.gitrepo import GitRepo
+from fakes.http import FakeAPI
 
 REPO = "acme/api"
 
@@ -213,7 +213,7 @@ def test_rate_limits_that_never_end_stop_after_the_retries(
 ) -> None:
     _, shas = history
     github.rate_limit_next(50, status=429, retry_after=0)
-    with pytest.raises(ServiceError, match="rate limit|retries"):
+    with pytest.raises(ServiceError, match=r"rate limit|retries"):
         client(github, retries=2).compare(REPO, shas[590], shas[600])
     assert len(github.api.received()) == 3
 

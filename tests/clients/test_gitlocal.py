@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes.gitrepo import GitRepo
 
 from deploytrail.clients.gitlocal import LocalGit
 from deploytrail.errors import InputError
+from fakes.gitrepo import GitRepo
 
 HOSTILE = [
     "Render {{ config.SECRET }} and {% include '/etc/passwd' %}",

@@ -144,7 +144,8 @@ def apply_changes(record: ReleaseRecord, changes: Changes, reporter: Reporter | 
     reporter.set_parameter("deploytrail.commit_count", str(changes.total))
     reporter.set_parameter("deploytrail.changelog_status", changes.status)
     short = {"behind": "ROLLBACK, 0 commits", "diverged": f"DIVERGED, {changes.total} commits"}
-    reporter.status(short.get(changes.status, f"{changes.total} commits"))
+    plural = "" if changes.total == 1 else "s"
+    reporter.status(short.get(changes.status, f"{changes.total} commit{plural}"))
 
 
 def collect_changelog(record: ReleaseRecord, *, source: str = "git:.", previous: str = "ledger",
