@@ -185,3 +185,20 @@ def test_a_template_using_an_unknown_variable_is_a_clear_error(tmp_path: Path) -
 def test_a_missing_template_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read notification template"):
         load_template(tmp_path / "nope.j2")
+
+
+def test_the_example_template_in_the_docs_renders_as_shown(tmp_path: Path) -> None:
+    import re
+
+    docs = Path(__file__).parents[2] / "docs" / "notify.md"
+    example = re.search(r"```jinja\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    assert example is not None
+    path = tmp_path / "example.j2"
+    path.write_text(example.group(1), encoding="utf-8")
+    commits = [commit(i, f"Change {i}", author="Bob") for i in range(7)]
+    message = render_message(record(commits=commits), "finish", template=load_template(path))
+    assert message.title == "🎉 api 1.4.2 is out in production"
+    lines = message.markdown.splitlines()
+    assert lines[0] == "**7 changes** by Bob"
+    assert lines[2].endswith(") Change 0") and lines[7] == "- … and 2 more"
+    assert lines[-1] == "[CCB-123](<https://jira.example.com/browse/CCB-123>)"

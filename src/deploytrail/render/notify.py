@@ -104,7 +104,8 @@ def _url_only(url: object) -> _Made:
 
 
 @cache
-def _environment(markdown: bool) -> Any:
+def _environment(markdown: bool, shipped: bool = False) -> Any:
+    """Shipped templates trim block lines; a custom one gets Jinja's usual whitespace rules."""
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -121,7 +122,7 @@ def _environment(markdown: bool) -> Any:
 
     env = ImmutableSandboxedEnvironment(
         autoescape=False, finalize=finalize, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+        trim_blocks=shipped, lstrip_blocks=shipped, keep_trailing_newline=False,
     )
     # These make Markup, which would otherwise look "already escaped": not for chat.
     for name in ("safe", "e", "escape", "forceescape", "urlize", "xmlattr", "tojson"):
@@ -162,7 +163,8 @@ def render_message(record: ReleaseRecord, phase: Phase, *, template: str | None 
     for markdown in (True, False):
         source = template if template is not None else _default(phase, markdown)
         try:
-            rendered[markdown] = _environment(markdown).from_string(source).render(
+            env = _environment(markdown, shipped=template is None)
+            rendered[markdown] = env.from_string(source).render(
                 **context, markdown=markdown, link=_link_maker(markdown), safe_url=_url_only)
         except TemplateError as exc:
             raise ConfigError(f"notification template failed: {exc}",
