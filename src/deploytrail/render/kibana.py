@@ -84,9 +84,9 @@ def render_saved_objects(markers: tuple[Marker, ...]) -> str:
     return "".join(_json(o) + "\n" for o in objects)
 
 
-def _saved_object(kind: str, object_id: str, attributes: dict[str, Any],
+def _saved_object(kind: str, ident: str, attributes: dict[str, Any],
                   references: list[dict[str, str]], migration: str | None) -> dict[str, Any]:
-    found: dict[str, Any] = {"type": kind, "id": object_id, "attributes": attributes,
+    found: dict[str, Any] = {"type": kind, "id": ident, "attributes": attributes,
                              "references": references,
                              "coreMigrationVersion": CORE_MIGRATION_VERSION}
     if migration:
