@@ -170,3 +170,17 @@ def test_links_and_comments_are_added_once(jira: FakeJira) -> None:
     assert [link["object"]["url"] for link in jira.links["CHG-1"]] == [
         "https://tc.example.com/viewLog.html?buildId=1"]
     assert [c["body"] for c in jira.comments["CHG-1"]] == ["done [marker-1]"]
+
+
+def test_check_project_reports_server_user_project_and_issue_type(
+    jira: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deploytrail.clients.jira import check_project
+
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_TOKEN", TOKEN)
+    text = check_project(f"jira+{jira.url}/CHG", "Change")
+    assert "(Server/Data Center) as Deploy Robot, project CHG, issue type Change" in text
+    with pytest.raises(ServiceError, match=r"(?s)no issue type 'Nope'.*Bug, Change, Task"):
+        check_project(f"jira+{jira.url}/CHG", "Nope")
+    with pytest.raises(ServiceError, match="404"):
+        check_project(f"jira+{jira.url}/OTHER", "Change")

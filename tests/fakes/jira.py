@@ -143,7 +143,12 @@ class FakeJira(FakeAPI):
         if key not in self.projects:
             return Reply.json({"errorMessages": [f"No project could be found with key '{key}'."]},
                               404)
-        return Reply.json({"id": self.projects[key], "key": key, "name": key})
+        return Reply.json({
+            "id": self.projects[key], "key": key, "name": key,
+            "self": f"{self.url}/rest/api/2/project/{self.projects[key]}",
+            "issueTypes": [{"id": i, "name": n, "self": f"{self.url}/rest/api/2/issuetype/{i}"}
+                           for n, i in self.issue_types.items()],
+        })
 
     def _create(self, request: Request) -> Reply:
         fields = (request.json() or {}).get("fields", {})

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from deploytrail.errors import ConfigError, InputError, ServiceError, ServiceUnavailable
 from deploytrail.redact import mask_url, shorten
 
-__all__ = ["JiraClient", "JiraIssue", "JiraTarget", "parse_jira_url"]
+__all__ = ["JiraClient", "JiraIssue", "JiraTarget", "check_project", "parse_jira_url"]
 
 T = TypeVar("T")
 
@@ -189,6 +189,27 @@ class JiraClient:
                 time.sleep(self._wait(exc, delay))
         return False  # pragma: no cover - the loop returns or raises
 
+    def check(self, project: str, issue_type: str | None = None) -> str:
+        """Who we are on the server and whether the project (and issue type) can be used."""
+        me = self._retrying("read the current user", lambda: self._client().myself())
+        found = self._retrying(
+            f"read project {project}",
+            lambda: self._client().project(project, expand="issueTypes"),
+        )
+        kind = "Cloud" if self.is_cloud else "Server/Data Center"
+        who = me.get("displayName") or me.get("name") or me.get("emailAddress") or "?"
+        text = f"{mask_url(self.server)} ({kind}) as {who}, project {project}"
+        if issue_type:
+            names = [str(getattr(t, "name", "")) for t in getattr(found, "issueTypes", [])]
+            if names and issue_type not in names:
+                raise ServiceError(
+                    "JIRA",
+                    f"project {project} has no issue type {issue_type!r}",
+                    hint=f"use --issue-type with one of: {', '.join(sorted(names))}",
+                )
+            text += f", issue type {issue_type}"
+        return text
+
     # --- plumbing -----------------------------------------------------------------------------
     def _client(self) -> Any:
         if self._jira is None:
@@ -309,3 +330,21 @@ class JiraClient:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def check_project(tickets: str, issue_type: str | None = None) -> str:
+    """``deploytrail doctor``: can we reach the JIRA that ``tickets`` names and file there?
+
+    Credentials come from ``DEPLOYTRAIL_JIRA_TOKEN`` / ``DEPLOYTRAIL_JIRA_EMAIL`` as in ``ccb``.
+    """
+    import os
+
+    target = parse_jira_url(tickets)
+    client = JiraClient(
+        target.server,
+        token=os.environ.get("DEPLOYTRAIL_JIRA_TOKEN") or None,
+        email=os.environ.get("DEPLOYTRAIL_JIRA_EMAIL") or None,
+        verify=os.environ.get("DEPLOYTRAIL_JIRA_CA_BUNDLE") or True,
+        retry_delays=(1.0,),
+    )
+    return client.check(target.project, issue_type)
