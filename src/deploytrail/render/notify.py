@@ -147,10 +147,13 @@ def load_template(path: str | Path) -> str:
     return source
 
 
-def _default(phase: Phase, markdown: bool) -> str:
+@cache
+def _shipped(phase: Phase, markdown: bool) -> Any:
+    """A shipped template, compiled once per process."""
     name = f"notify_{phase}.{'md' if markdown else 'txt'}.j2"
     folder = resources.files("deploytrail").joinpath("templates")
-    return folder.joinpath(name).read_text(encoding="utf-8")
+    source = folder.joinpath(name).read_text(encoding="utf-8")
+    return _environment(markdown, shipped=True).from_string(source)
 
 
 def render_message(record: ReleaseRecord, phase: Phase, *, template: str | None = None,
@@ -161,10 +164,10 @@ def render_message(record: ReleaseRecord, phase: Phase, *, template: str | None 
     context = message_context(record, phase, now=now)
     rendered: dict[bool, str] = {}
     for markdown in (True, False):
-        source = template if template is not None else _default(phase, markdown)
         try:
-            env = _environment(markdown, shipped=template is None)
-            rendered[markdown] = env.from_string(source).render(
+            compiled = (_shipped(phase, markdown) if template is None
+                        else _environment(markdown).from_string(template))
+            rendered[markdown] = compiled.render(
                 **context, markdown=markdown, link=_link_maker(markdown), safe_url=_url_only)
         except TemplateError as exc:
             raise ConfigError(f"notification template failed: {exc}",
