@@ -255,7 +255,6 @@ class Ledger:
             try:
                 if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
                 if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                     db.execute("BEGIN IMMEDIATE")
                     db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
