@@ -95,6 +95,17 @@ def deployment_label(deployment_id: str) -> str:
     return "deploytrail-" + re.sub(r"[^A-Za-z0-9_.:-]", "-", deployment_id)[:200]
 
 
+def _delays(text: str) -> tuple[float, ...]:
+    """``DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8``: the waits between bounded retries, in seconds."""
+    from deploytrail.errors import ConfigError
+
+    try:
+        return tuple(float(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError as exc:
+        raise ConfigError(f"DEPLOYTRAIL_JIRA_RETRY_DELAYS={text!r} is not a list of seconds",
+                          hint="e.g. DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8") from exc
+
+
 def _jira(tickets: str, email: str | None, token: str | None,
           ca_bundle: str | None) -> tuple[JiraClient, str]:
     import os
@@ -102,8 +113,10 @@ def _jira(tickets: str, email: str | None, token: str | None,
     from deploytrail.clients.jira import JiraClient, parse_jira_url
 
     target = parse_jira_url(tickets)
+    delays = os.environ.get("DEPLOYTRAIL_JIRA_RETRY_DELAYS")  # seconds between retries
     client = JiraClient(
         target.server,
+        **({"retry_delays": _delays(delays)} if delays else {}),
         token=token or os.environ.get("DEPLOYTRAIL_JIRA_TOKEN") or None,
         email=email or os.environ.get("DEPLOYTRAIL_JIRA_EMAIL") or None,
         verify=ca_bundle or os.environ.get("DEPLOYTRAIL_JIRA_CA_BUNDLE") or True,

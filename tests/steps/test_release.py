@@ -1,0 +1,215 @@
+"""deploytrail release: the whole flow in one process, end to end on real git, Redis and fakes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploytrail import record as records
+from deploytrail.cli import main
+from deploytrail.clients.ledger import Ledger
+from deploytrail.paths import state_dir
+from fakes.chat import FakeChat
+from fakes.github import FakeGitHub
+from fakes.gitrepo import GitRepo
+from fakes.http import FakeAPI
+from fakes.jira import FakeJira
+from fakes.redis import RedisServer, free_port
+
+JIRA_TOKEN = "pat-release-token-987"
+GITHUB_TOKEN = "ghp_release_token_654"
+
+
+@pytest.fixture
+def repo(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    git_repo.commit("PAY-1: first")
+    git_repo.commit("PAY-2: second")
+    monkeypatch.chdir(git_repo.path)
+    return git_repo
+
+
+@pytest.fixture
+def jira(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeJira]:
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_TOKEN", JIRA_TOKEN)
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_RETRY_DELAYS", "0.01,0.01")
+    with FakeJira(token=JIRA_TOKEN) as fake:
+        yield fake
+
+
+def _events(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _release(*args: str, command: list[str]) -> int:
+    return main(["release", "--service", "api", "--env", "production", *args, "--", *command])
+
+
+def test_a_release_on_embedded_defaults_records_everything(
+    repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.jsonl"
+    marker = tmp_path / "deployed"
+    code = _release("--events", f"file:{events}", "--build-number", "7",
+                    command=[sys.executable, "-c", f"open({str(marker)!r}, 'w').write('x')"])
+    assert code == 0 and marker.exists()
+    saved = records.load()
+    assert saved.outcome == "success" and saved.revision == repo.head()
+    assert saved.changelog_status == "first" and len(saved.commits) == 2
+    assert saved.ticket_key and saved.ticket_key.startswith("LEDGER-")
+    started, finished = _events(events)
+    assert started["event"]["action"] == "deployment-started"  # type: ignore[index]
+    assert finished["event"]["outcome"] == "success"  # type: ignore[index]
+    assert started["labels"]["deployment_id"] == finished["labels"]["deployment_id"]  # type: ignore[index]
+    (entry,) = Ledger().history(service="api")
+    assert entry.deployment_id == saved.deployment_id
+    assert "is live in production" in capsys.readouterr().out
+
+
+def test_the_second_release_lists_only_the_new_commits(repo: GitRepo, tmp_path: Path) -> None:
+    assert _release(command=["true"]) == 0
+    first = repo.head()
+    repo.commit("PAY-3: third")
+    assert _release(command=["true"]) == 0
+    saved = records.load()
+    assert saved.previous_revision == first
+    assert [c["summary"] for c in saved.commits] == ["PAY-3: third"]
+
+
+def test_the_deploy_commands_output_is_streamed_untouched(repo: GitRepo) -> None:
+    weird = "##teamcity[buildStop] |'[]% ünïcode"
+    done = subprocess.run(
+        [sys.executable, "-m", "deploytrail", "release", "--service", "api", "--env", "prod",
+         "--", sys.executable, "-c", f"print({weird!r})"],
+        capture_output=True, text=True, check=False, cwd=repo.path, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    assert f"\n{weird}\n" in f"\n{done.stdout}"
+
+
+def test_a_failing_command_passes_its_exit_status_and_records_failure(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    code = _release("--events", f"file:{events}",
+                    command=[sys.executable, "-c", "raise SystemExit(7)"])
+    assert code == 7
+    assert records.load().outcome == "failure"
+    assert _events(events)[-1]["event"]["outcome"] == "failure"  # type: ignore[index]
+    (entry,) = Ledger().history(service="api")
+    assert entry.outcome == "failure"
+
+
+def test_a_command_that_cannot_start_is_bad_input(repo: GitRepo) -> None:
+    assert _release(command=["/no/such/deploy.sh"]) == 2
+
+
+def test_no_command_is_bad_input(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["release", "--service", "api", "--env", "production"]) == 2
+    assert "after '--'" in capsys.readouterr().err
+
+
+def test_sigterm_is_passed_to_the_command_and_the_finish_marker_still_goes_out(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    started = tmp_path / "started"
+    got = tmp_path / "got-sigterm"
+    script = (
+        "import signal, sys, time, pathlib\n"
+        f"def stop(*a):\n    pathlib.Path({str(got)!r}).write_text('y'); sys.exit(143)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        f"pathlib.Path({str(started)!r}).write_text('y')\n"
+        "time.sleep(30)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploytrail", "release", "--service", "api", "--env", "prod",
+         "--events", f"file:{events}", "--", sys.executable, "-c", script],
+        cwd=repo.path, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert got.exists()
+    finished = _events(events)[-1]
+    assert finished["event"]["action"] == "deployment-finished"  # type: ignore[index]
+    assert finished["event"]["outcome"] == "failure"  # type: ignore[index]
+    assert records.load(Path(os.environ["DEPLOYTRAIL_RECORD"])).outcome_reason == "interrupted"
+
+
+def test_jira_down_refuses_to_deploy(repo: GitRepo, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_TOKEN", JIRA_TOKEN)
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_RETRY_DELAYS", "0.01")
+    marker = tmp_path / "deployed"
+    code = _release("--tickets", f"jira+http://127.0.0.1:{free_port()}/CHG",
+                    command=[sys.executable, "-c", f"open({str(marker)!r}, 'w')"])
+    assert code == 1
+    assert not marker.exists()
+
+
+def test_jira_down_deploys_anyway_when_allowed(repo: GitRepo, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_TOKEN", JIRA_TOKEN)
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_RETRY_DELAYS", "0.01")
+    code = _release("--tickets", f"jira+http://127.0.0.1:{free_port()}/CHG",
+                    "--allow-without-ticket", command=["true"])
+    assert code == 0
+    assert "without a change ticket" in capsys.readouterr().err
+
+
+def test_redis_down_deploys_spools_and_flushes_next_time(
+    repo: GitRepo, own_redis: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0?key=deploys"
+    own_redis.stop()
+    assert _release("--events", url, command=["true"]) == 0
+    assert "warning" in capsys.readouterr().err
+    own_redis.start()
+    repo.commit("PAY-9: after the outage")
+    assert _release("--events", url, command=["true"]) == 0
+    stored = [json.loads(x) for x in own_redis.client().lrange("deploys", 0, -1)]
+    assert [e["event"]["action"] for e in stored] == [
+        "deployment-started", "deployment-finished", "deployment-started", "deployment-finished"]
+    assert len({e["event"]["id"] for e in stored}) == 4
+
+
+def test_a_full_release_against_github_jira_redis_and_chat_leaks_no_token(
+    repo: GitRepo, jira: FakeJira, redis_db: RedisServer, fake_api: FakeAPI,
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    github = FakeGitHub(fake_api, token=GITHUB_TOKEN)
+    monkeypatch.setenv("DEPLOYTRAIL_GITHUB_TOKEN", GITHUB_TOKEN)
+    first = repo.head()
+    repo.commit("PAY-3: third")
+    repo.commit("PAY-4: fourth")
+    github.load_git("acme/api", repo.path)
+    with FakeChat() as chat:
+        code = _release(
+            "--previous", f"sha:{first}", "--source", "github:acme/api",
+            "--github-url", github.url, "--tickets", f"jira+{jira.url}/CHG",
+            "--events", redis_db.url + "?key=deploytrail", "--chat", chat.webhook_url("hooksecret77"),
+            "--version", "1.4.2", command=["true"])
+        posts = chat.posts()
+    assert code == 0
+    (ticket,) = jira.created()
+    assert ticket["summary"] == "Release api 1.4.2 to production (2 commits)"
+    assert any("success" in body["body"] for body in jira.comments["CHG-1"])
+    assert redis_db.client().llen("deploytrail") == 2
+    assert len(posts) == 1 and "1.4.2" in str(posts[0])
+    out = capfd.readouterr()
+    written = [p.read_text(errors="replace") for p in tmp_path.rglob("*")
+               if p.is_file() and p.suffix in {".json", ".jsonl", ".md", ".toml", ".txt"}]
+    for secret in (JIRA_TOKEN, GITHUB_TOKEN, "hooksecret77"):
+        assert secret not in out.out + out.err
+        assert all(secret not in text for text in written)
+    assert state_dir().exists()
