@@ -205,3 +205,10 @@ def test_pinned_builds_finds_pinned_successful_builds_on_any_branch(tc: FakeTeam
     tc.add_build("Api_Build")
     tc.add_build("Api_Build", pinned=True, status="FAILURE")
     assert client(tc).pinned_builds("Api_Build")[0].id == str(newer.id)
+
+
+def test_server_version_proves_the_token_works(tc: FakeTeamCity) -> None:
+    assert client(tc).server_version() == "2025.03 (build 186049)"
+    with pytest.raises(ServiceError) as caught:
+        TeamCityClient(tc.url, "nope-nope", backoff=0).server_version()
+    assert caught.value.status == 401

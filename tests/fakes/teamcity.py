@@ -249,6 +249,12 @@ class FakeTeamCity:
         r("POST", r"/app/rest/builds/(?P<loc>[^/]+)/tags", self._guard(self._add_tags))
         r("POST", r"/app/rest/buildQueue", self._guard(self._queue))
         r("GET", r"/app/rest/testOccurrences", self._guard(self._tests))
+        r("GET", r"/app/rest/server", self._guard(self._server))
+
+    def _server(self, request: Request) -> Reply:
+        data = {"version": "2025.03 (build 186049)", "versionMajor": 2025, "versionMinor": 3,
+                "buildNumber": "186049", "webUrl": self.url}
+        return Reply.json(apply_fields(data, self._fields(request)))
 
     def _guard(self, handler: Any) -> Any:
         def guarded(request: Request) -> Reply:

@@ -24,7 +24,7 @@ from deploytrail.params import Args, Param, resolve
 
 if TYPE_CHECKING:
     from deploytrail.clients.aliases import Alias
-    from deploytrail.steps.promote import Promotion
+    from deploytrail.promotion import Promotion
 
 __all__ = ["HELP", "Reply", "handle"]
 
@@ -143,7 +143,7 @@ _PROMOTE = (
 
 def _promote(alias: Alias, options: Args, *, user: str, room: str | None,
              env: Mapping[str, str]) -> Reply:
-    from deploytrail.steps.promote import promote
+    from deploytrail.promotion import promote
 
     dry_run = options.flag("dry_run")
     result = promote(

@@ -209,6 +209,12 @@ class TeamCityClient:
                           params={"fields": "id,status,state"}, what=f"build {build_id}")
         return str(data.get("status") or "UNKNOWN")
 
+    def server_version(self) -> str:
+        """The server's version text, e.g. ``2025.03 (build 186049)``; proves the token works."""
+        data = self._json("GET", "/app/rest/server", params={"fields": "version"},
+                          what="read the server version")
+        return str(data.get("version") or "?")
+
     def is_pinned(self, build_id: str) -> bool:
         data = self._json("GET", f"/app/rest/builds/id:{build_id}/pinInfo",
                           what=f"pin of build {build_id}")

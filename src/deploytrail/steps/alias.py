@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from deploytrail.clients.aliases import Alias, check_name, open_store
-from deploytrail.errors import ParamError, StepFailed
-from deploytrail.params import Args, Param
+from deploytrail.params import Param
 from deploytrail.step import Step
-from deploytrail.teamcity import Reporter
+
+TYPE_CHECKING = False  # typing is not imported at start-up: ``--help`` must stay fast
+if TYPE_CHECKING:
+    from deploytrail.clients.aliases import Alias
+    from deploytrail.params import Args
+    from deploytrail.teamcity import Reporter
 
 SUMMARY = "Manage deploy aliases: what 'deploytrail promote NAME' pins and queues, and who may."
 
@@ -55,6 +58,9 @@ def describe(alias: Alias) -> str:
 
 
 def add_alias(args: Args, report: Reporter) -> int:
+    from deploytrail.clients.aliases import Alias, check_name, open_store
+    from deploytrail.errors import ParamError
+
     name = args.required("name")
     problems = [p for p in [check_name(name)] if p]
     for url_param in ("nonprod_url", "prod_url"):
@@ -86,6 +92,8 @@ def add_alias(args: Args, report: Reporter) -> int:
 
 
 def list_aliases(args: Args, report: Reporter) -> int:
+    from deploytrail.clients.aliases import open_store
+
     store = open_store(args.text("aliases"))
     aliases = store.all()
     if not aliases:
@@ -96,6 +104,9 @@ def list_aliases(args: Args, report: Reporter) -> int:
 
 
 def remove_alias(args: Args, report: Reporter) -> int:
+    from deploytrail.clients.aliases import open_store
+    from deploytrail.errors import StepFailed
+
     name = args.required("name")
     store = open_store(args.text("aliases"))
     if not store.remove(name):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from deploytrail.errors import InputError, NoGreenBuild
 from deploytrail.params import RECORD, Param
 from deploytrail.step import Step
 
+TYPE_CHECKING = False  # typing is not imported at start-up: ``--help`` must stay fast
 if TYPE_CHECKING:
     from deploytrail.params import Args
     from deploytrail.teamcity import Reporter
@@ -30,6 +28,7 @@ PARAMS = (
 
 def run(args: Args, report: Reporter) -> int:
     from deploytrail.clients.teamcity import TeamCityClient
+    from deploytrail.errors import InputError, NoGreenBuild
     from deploytrail.record import update
 
     build_type, url = args.required("build_type"), args.required("teamcity_url")
