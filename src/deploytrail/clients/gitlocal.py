@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,8 +78,11 @@ class LocalGit:
             base, head = out.decode().split()
         except InputError:
             base, head = self.resolve(previous), self.resolve(revision)
-        counts = self._git("rev-list", "--left-right", "--count", f"{base}...{head}")
-        behind_by, ahead_by = (int(n) for n in counts.split())
+        # One walk of the symmetric difference: %m marks each commit ">" (only in the new
+        # revision: goes out) or "<" (only in the previous release: taken back).
+        commits, behind_by = self._stream_log(
+            "--format=%m" + _FORMAT[len("--format="):], f"{base}...{head}", marked=True)
+        ahead_by = len(commits)
         status: Status
         if ahead_by and behind_by:
             status = "diverged"
@@ -88,7 +92,6 @@ class LocalGit:
             status = "behind"
         else:
             status = "identical"
-        commits = self.log(f"{base}..{head}") if ahead_by else []
         return Changes(status, base, head, commits, ahead_by=ahead_by, behind_by=behind_by)
 
     def first(self, revision: str, limit: int = FIRST_RELEASE_LIMIT) -> Changes:
@@ -99,13 +102,50 @@ class LocalGit:
         return Changes("first", None, head, commits[:limit], ahead_by=len(commits[:limit]),
                        truncated=truncated)
 
-    def log(self, range_: str, *, limit: int | None = None) -> list[Commit]:
-        """``git log RANGE`` as commits, newest first."""
-        args = ["log", "-z", _FORMAT, "--no-color", "--no-decorate", "--no-mailmap"]
+    def _stream_log(self, fmt: str, range_: str, *, marked: bool = False,
+                    limit: int | None = None) -> tuple[list[Commit], int]:
+        """Run ``git log -z`` and parse its output while git is still writing it."""
+        args = ["git", "-c", "log.showSignature=false", "log", "-z", fmt, "--no-color",
+                "--no-decorate", "--no-mailmap"]
         if limit is not None:
             args.append(f"--max-count={limit}")
-        out = self._git(*args, range_, "--")
-        return _parse(out.decode("utf-8", "replace"))
+        env = {**os.environ, "GIT_PAGER": "cat", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+        commits: list[Commit] = []
+        skipped = 0
+        with tempfile.TemporaryFile() as errors, subprocess.Popen(
+            [*args, range_, "--"], cwd=self.path, env=env, stdout=subprocess.PIPE,
+            stderr=errors,
+        ) as proc:
+            assert proc.stdout is not None
+            out = proc.stdout.fileno()
+            tail = b""
+            fields: list[str] = []
+            while chunk := os.read(out, 1 << 16):
+                data = tail + chunk
+                cut = data.rfind(b"\0")
+                if cut < 0:
+                    tail = data
+                    continue
+                tail = data[cut + 1 :]
+                # A NUL never sits inside a UTF-8 sequence: decoding up to one is safe.
+                fields.extend(data[:cut].decode("utf-8", "replace").split("\0"))
+                complete = len(fields) // _FIELDS * _FIELDS
+                found, behind = _parse_fields(fields[:complete], marked=marked)
+                commits.extend(found)
+                skipped += behind
+                del fields[:complete]
+            if proc.wait() != 0:
+                errors.seek(0)
+                said = errors.read().decode("utf-8", "replace").strip()
+                raise InputError(f"git log {range_} failed in {self.path.resolve()}: {said}")
+        if tail:
+            fields.append(tail.decode("utf-8", "replace"))
+        found, behind = _parse_fields(fields, marked=marked)
+        return commits + found, skipped + behind
+
+    def log(self, range_: str, *, limit: int | None = None) -> list[Commit]:
+        """``git log RANGE`` as commits, newest first."""
+        return self._stream_log(_FORMAT, range_, limit=limit)[0]
 
     @staticmethod
     def _check_shape(revision: str) -> None:
@@ -116,14 +156,19 @@ class LocalGit:
             )
 
 
-def _parse(text: str) -> list[Commit]:
-    fields = text.split("\0")
+def _parse_fields(fields: list[str], *, marked: bool) -> tuple[list[Commit], int]:
+    """Commits from ``git log -z`` fields; with ``marked``, skip (and count) "<" commits."""
     commits = []
+    skipped = 0
     make = Commit.from_message
     for i in range(0, len(fields) - _FIELDS + 1, _FIELDS):
         sha, parents, author, date, body = fields[i : i + _FIELDS]
-        commits.append(
-            make(sha.lstrip("\n"), body, author=author, authored_at=date,
-                 is_merge=parents.count(" ") >= 1)
-        )
-    return commits
+        sha = sha.lstrip("\n")
+        if marked:
+            if sha[:1] == "<":
+                skipped += 1
+                continue
+            sha = sha[1:]
+        commits.append(make(sha, body, author=author, authored_at=date,
+                            is_merge=" " in parents))
+    return commits, skipped
