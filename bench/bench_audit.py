@@ -81,8 +81,7 @@ def _ccb_requests() -> Result:
     # search for the label, create, one remote link each for the build and the comparison
     return Result("ccb: HTTP requests to file one JIRA ticket", used, 4, "req",
                   "minimum: search + create + 2 remote links; ours adds serverInfo (Cloud or "
-                  "Server?), the field list the library loads before a search, and one read of "
-                  "the links per link (no duplicates on a re-run)")
+                  "Server?) and the field list the library loads before a search")
 
 
 def benchmarks() -> list[Result]:

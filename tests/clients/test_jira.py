@@ -165,7 +165,8 @@ def test_links_and_comments_are_added_once(jira: FakeJira) -> None:
     client = _client(jira)
     issue, _ = client.create_once("CHG", "deploytrail-1", dict(FIELDS))
     for _ in range(2):
-        client.add_link(issue.key, "https://tc.example.com/viewLog.html?buildId=1", "Build")
+        assert client.add_links(
+            issue.key, [("https://tc.example.com/viewLog.html?buildId=1", "Build")]) == []
         assert client.add_comment_once(issue.key, "done [marker-1]", "marker-1") is (_ == 0)
     assert [link["object"]["url"] for link in jira.links["CHG-1"]] == [
         "https://tc.example.com/viewLog.html?buildId=1"]

@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -32,6 +33,8 @@ T = TypeVar("T")
 
 _PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,254}")
 _LABEL = re.compile(r"[A-Za-z0-9_.:-]{1,255}")
+#: Seconds to wait before each retry (so 1 try + 3 retries).
+DEFAULT_RETRY_DELAYS = (1.0, 3.0, 8.0)
 #: Longest wait we accept from a Retry-After header, in seconds.
 MAX_RETRY_AFTER = 30.0
 
@@ -88,7 +91,7 @@ class JiraClient:
         token: str | None = None,
         email: str | None = None,
         timeout: float = 30.0,
-        retry_delays: Sequence[float] = (1.0, 3.0, 8.0),
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         verify: bool | str = True,
     ) -> None:
         if email and not token:
@@ -163,12 +166,28 @@ class JiraClient:
         links = self._retrying("read the ticket's links", lambda: self._client().remote_links(key))
         return {str(link.raw.get("object", {}).get("url")) for link in links}
 
-    def add_link(self, key: str, url: str, title: str) -> None:
-        """Add a web link to the issue unless one to the same URL is there already."""
-        if url in self.remote_link_urls(key):
-            return
-        self._once("add a link to the ticket",
-                   lambda: self._client().add_simple_link(key, {"url": url, "title": title}))
+    def add_links(self, key: str, links: Sequence[tuple[str, str]], *,
+                  fresh: bool = False) -> list[str]:
+        """Add web links (url, title) the issue does not have yet; return the problems.
+
+        ``fresh``: the issue was just created, so it has no links and they are not read first.
+        A link that cannot be added is reported, not raised: the ticket itself exists.
+        """
+        problems = []
+        try:
+            present = set() if fresh else self.remote_link_urls(key)
+        except ServiceError as exc:
+            return [str(exc)]
+        for url, title in links:
+            if url in present:
+                continue
+            try:
+                self._once("add a link to the ticket",
+                           partial(self._client().add_simple_link, key,
+                                   {"url": url, "title": title}))
+            except ServiceError as exc:
+                problems.append(f"{title}: {exc}")
+        return problems
 
     def comment_bodies(self, key: str) -> list[str]:
         comments = self._retrying("read the ticket's comments",

@@ -110,13 +110,13 @@ def _jira(tickets: str, email: str | None, token: str | None,
           ca_bundle: str | None) -> tuple[JiraClient, str]:
     import os
 
-    from deploytrail.clients.jira import JiraClient, parse_jira_url
+    from deploytrail.clients.jira import DEFAULT_RETRY_DELAYS, JiraClient, parse_jira_url
 
     target = parse_jira_url(tickets)
     delays = os.environ.get("DEPLOYTRAIL_JIRA_RETRY_DELAYS")  # seconds between retries
     client = JiraClient(
         target.server,
-        **({"retry_delays": _delays(delays)} if delays else {}),
+        retry_delays=_delays(delays) if delays else DEFAULT_RETRY_DELAYS,
         token=token or os.environ.get("DEPLOYTRAIL_JIRA_TOKEN") or None,
         email=email or os.environ.get("DEPLOYTRAIL_JIRA_EMAIL") or None,
         verify=ca_bundle or os.environ.get("DEPLOYTRAIL_JIRA_CA_BUNDLE") or True,
@@ -165,13 +165,10 @@ def file_ticket(record: ReleaseRecord, tickets: str, *, reporter: Reporter,
     record.ticket_key, record.ticket_url = issue.key, issue.url
     record.notes["ccb"] = {"label": label, "created": created}
     _announce(record, reporter, "filed" if created else "already filed as")
-    for url, title in ((record.build_url, "TeamCity build"),
-                       (record.compare_url, "Changes (GitHub comparison)")):
-        if url:
-            try:
-                client.add_link(issue.key, url, title)
-            except Exception as exc:  # the ticket exists; a missing link is worth a warning
-                reporter.warning(f"could not link {title} to {issue.key}: {exc}")
+    links = [(url, title) for url, title in ((record.build_url, "TeamCity build"),
+             (record.compare_url, "Changes (GitHub comparison)")) if url]
+    for problem in client.add_links(issue.key, links, fresh=created):
+        reporter.warning(f"could not link {problem} to {issue.key}")
 
 
 def _announce(record: ReleaseRecord, reporter: Reporter, verb: str) -> None:
