@@ -79,7 +79,8 @@ def test_zero_commits_counted_by_the_changelog_is_a_label() -> None:
 
 
 def test_timestamps_in_other_offsets_become_utc_with_milliseconds() -> None:
-    record = ReleaseRecord(service="api", environment="prod", started_at="2026-11-27T01:00:00+02:00")
+    record = ReleaseRecord(service="api", environment="prod",
+                           started_at="2026-11-27T01:00:00+02:00")
     assert deploy_event(record, "start")["@timestamp"] == "2026-11-26T23:00:00.000Z"
 
 

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes.logstash import LogstashTCP, LogstashUDP, closed_port
-from fakes.redis import RedisServer
 
 from deploytrail.clients.sinks import default_events_url, open_sink, public_url
 from deploytrail.errors import ConfigError, ServiceError, ServiceUnavailable
 from deploytrail.events import deploy_event, to_line
 from deploytrail.record import ReleaseRecord
+from fakes.logstash import LogstashTCP, LogstashUDP, closed_port
+from fakes.redis import RedisServer
 
 
 def lines(count: int) -> list[str]:
@@ -80,7 +80,7 @@ def test_redis_out_of_memory_is_a_service_error_and_pushes_nothing(redis_db: Red
     client.config_set("maxmemory", "1")
     try:
         sink = open_sink(f"redis://127.0.0.1:{redis_db.port}/0")
-        with pytest.raises(ServiceError, match="OOM|out of memory|EXECABORT") as error:
+        with pytest.raises(ServiceError, match=r"maxmemory|out of memory") as error:
             sink.send(lines(2))
         assert "Logstash" in str(error.value)
     finally:

@@ -51,7 +51,7 @@ class _Base:
 class LogstashTCP(_Base):
     """Reads newline-delimited JSON from each connection (Logstash ``codec => json_lines``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         super().__init__()
         fake = self
 
@@ -60,7 +60,8 @@ class LogstashTCP(_Base):
                 for line in self.rfile:
                     fake._keep(line.rstrip(b"\n"))
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
 
 
