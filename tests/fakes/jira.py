@@ -14,9 +14,7 @@ created, then the connection is closed before the answer), ``slow_create_respons
 from __future__ import annotations
 
 import base64
-import contextlib
 import re
-import socket
 import threading
 import time
 from typing import Any
@@ -65,18 +63,6 @@ class FakeJira(FakeAPI):
 
     def slow_create_responses(self, count: int, seconds: float) -> None:
         self._slow_creates.extend([seconds] * count)
-
-    def stop(self) -> None:
-        """Stop without waiting out serve_forever's 0.5 s poll: poke it awake until it ends."""
-        if self._server is None:
-            return
-        port = self.port
-        stopper = threading.Thread(target=super().stop)
-        stopper.start()
-        while stopper.is_alive():
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            stopper.join(0.01)
 
     def _handle(self, http: Any) -> None:  # type: ignore[override]
         path = urlsplit(http.path).path
