@@ -25,9 +25,9 @@ RELEASE = (
 START_PARAMS = (*RELEASE, *BUILD, *EVENTS, *RECORD)
 FINISH_PARAMS = (
     *RELEASE,
-    Param("outcome", "How the deploy ended. Under TeamCity, when not given, the running build's "
-          "status is asked from the server (SUCCESS → success, FAILURE → failure).",
-          kind="select", choices=("success", "failure")),
+    Param("outcome", "How the deploy ended: success or failure. Leave empty under TeamCity to "
+          "take the running build's status from the server (SUCCESS → success, FAILURE → "
+          "failure).", choices=("success", "failure")),
     Param("teamcity_url", "TeamCity server to ask for the build's status (default: from the "
           "build properties file).", teamcity_default="%teamcity.serverUrl%"),
     *BUILD, *EVENTS, *RECORD,
