@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from deploytrail.params import Args, Param
 from deploytrail.step import Step
-from deploytrail.teamcity import Reporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from deploytrail.teamcity import Reporter
 
 
 def _positive(value: str) -> str | None:
@@ -26,6 +27,8 @@ _HEADINGS = ("time", "service", "env", "version", "revision", "outcome", "commit
 
 
 def run(args: Args, report: Reporter) -> int:
+    import json
+
     from deploytrail.clients.ledger import Ledger
 
     ledger = Ledger()
