@@ -76,6 +76,13 @@ class Param:
     def __repr__(self) -> str:
         return f"Param({self.name!r}, kind={self.kind!r})"
 
+    def but(self, **changes: object) -> Param:
+        """A copy with some attributes changed: ``CHAT[0].but(check=None)``."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        name, help_text = values.pop("name"), values.pop("help")
+        return Param(str(name), str(help_text), **values)  # type: ignore[arg-type]
+
     @property
     def option(self) -> str:
         return "--" + self.name.replace("_", "-")
@@ -244,12 +251,23 @@ EVENTS = (
     Param("redis_password", "Password for the Redis event sink.", kind="password"),
 )
 
+def _chat_url_problem(url: str) -> str | None:
+    from deploytrail.clients.chat import chat_url_problem
+
+    return chat_url_problem(url)
+
+
+#: Webhook URLs carry tokens: a TeamCity password field, masked in the build log, and every
+#: URL checked before anything is sent.
 CHAT = (
     Param(
         "chat",
         "Chat targets as Apprise URLs (slack://…, mmost://…, workflows://…, gchat://…, "
-        "discord://…, json://…) or 'console'. Several allowed.",
+        "discord://…, json://…) or 'console'. Several allowed. Webhook URLs hold tokens: "
+        "kept as a secret.",
+        "password",
         multiple=True,
         default="console",
+        check=_chat_url_problem,
     ),
 )

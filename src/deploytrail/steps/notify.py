@@ -15,27 +15,11 @@ if TYPE_CHECKING:
     from deploytrail.render.notify import Phase
     from deploytrail.teamcity import Reporter
 
-__all__ = ["CHAT_CHECKED", "STEP", "send_notification"]
+__all__ = ["STEP", "send_notification"]
 
-
-def _chat_problem(url: str) -> str | None:
-    from deploytrail.clients.chat import chat_url_problem
-
-    return chat_url_problem(url)
-
-
-#: The shared chat param, every URL checked up front (a typo is exit 2, before sending), and a
-#: TeamCity password field: webhook URLs carry tokens, so TeamCity masks them in the build log.
-CHAT_CHECKED = tuple(
-    Param(p.name, p.help + " Webhook URLs hold tokens: kept as a secret.", "password",
-          required=p.required, default=p.default, choices=p.choices, multiple=p.multiple,
-          positional=p.positional, label=p.label, check=_chat_problem, cli_only=p.cli_only,
-          teamcity_default=p.teamcity_default)
-    for p in CHAT
-)
 
 PARAMS = (
-    *CHAT_CHECKED,
+    *CHAT,
     Param("phase", "Which message: 'start' (deploy begins) or 'finish' (outcome, duration, "
           "commits).", kind="select", choices=("start", "finish"), default="finish"),
     Param("template", "Jinja2 template file for the message (first line is the title); "
