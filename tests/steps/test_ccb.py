@@ -185,6 +185,8 @@ def test_the_outcome_comment_is_added_once(jira: FakeJira) -> None:
         assert main(["ccb", "comment", "--tickets", _target(jira), "--outcome", "success"]) == 0
     (comment,) = jira.comments["CHG-1"]
     assert "*succeeded*" in comment["body"]
+    (entry,) = Ledger().history()  # the local ledger follows, for history and --previous ledger
+    assert (entry.ticket_key, entry.outcome) == ("CHG-1", "success")
     assert "[\\#311|https://tc.example.com/viewLog.html?buildId=9021]" in comment["body"]
     assert records.load().outcome == "success"
 

@@ -169,6 +169,18 @@ def file_ticket(record: ReleaseRecord, tickets: str, *, reporter: Reporter,
              (record.compare_url, "Changes (GitHub comparison)")) if url]
     for problem in client.add_links(issue.key, links, fresh=created):
         reporter.warning(f"could not link {problem} to {issue.key}")
+    _remember(record, reporter)
+
+
+def _remember(record: ReleaseRecord, reporter: Reporter) -> None:
+    """Keep the local ledger (history, --previous ledger) in step with the JIRA ticket."""
+    from deploytrail.clients.ledger import Ledger
+    from deploytrail.errors import ServiceError
+
+    try:
+        Ledger().record_deployment(record)
+    except ServiceError as exc:  # JIRA is the audit store here; the ledger is a convenience
+        reporter.warning(str(exc))
 
 
 def _announce(record: ReleaseRecord, reporter: Reporter, verb: str) -> None:
@@ -217,6 +229,7 @@ def comment_outcome(record: ReleaseRecord, tickets: str, *, reporter: Reporter,
         + f"\n\n{{{{{marker}}}}}"
     )
     added = client.add_comment_once(key, body, marker)
+    _remember(record, reporter)
     reporter.info(f"outcome {record.outcome} {'added to' if added else 'already on'} {key}")
 
 
