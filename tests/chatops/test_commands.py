@@ -76,3 +76,10 @@ def test_a_server_error_reply_never_shows_a_token(
     wrong = {**TOKENS, "DEPLOYTRAIL_NONPROD_TEAMCITY_TOKEN": "leaked-token-1234"}
     reply = handle("deploy api", user="alice", environ=wrong)
     assert not reply.ok and "401" in reply.text and "leaked-token-1234" not in reply.text
+
+
+def test_chat_cannot_point_an_alias_at_another_server() -> None:
+    reply = handle("deploy alias add api --pin-build-type A --deploy-build-type B "
+                   "--nonprod-url https://evil.example.com", user="root", may_edit_aliases=True)
+    assert not reply.ok and "cannot be set from chat" in reply.text
+    assert open_store().all() == []

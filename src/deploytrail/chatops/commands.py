@@ -34,9 +34,9 @@ failures are shown and do not block) and queue its production deployment
 deploy ALIAS --build NUMBER — promote that build instead (it must be green too)
 deploy ALIAS --dry-run — show the build that would go out and its commits; change nothing
 deploy alias list — the aliases and who may use them
-deploy alias add NAME --pin-build-type ID --deploy-build-type ID [--nonprod-url URL] \
-[--prod-url URL] [--branch NAME] [--allow-user U]... [--allow-room R]... \
-[--source github:OWNER/REPO] — admins only
+deploy alias add NAME --pin-build-type ID --deploy-build-type ID \
+[--branch NAME] [--allow-user U]... [--allow-room R]... [--source github:OWNER/REPO] — \
+admins only; server URLs come from the bot's environment or the command line
 deploy alias remove NAME — admins only
 deploy help — this text"""
 
@@ -126,6 +126,13 @@ def _dispatch(words: list[str], *, user: str, room: str | None, may_edit: bool,
             raise AccessDenied(f"{user} may not change aliases: only bot admins may",
                                hint="ask an admin, or use 'deploytrail alias' on the command line")
         step = steps[sub]
+        if sub == "add" and {"--nonprod-url", "--prod-url"} & set(words):
+            # The bot sends its tokens to these servers: chat must not be able to move them.
+            raise AccessDenied("server URLs cannot be set from chat: the bot would send its "
+                               "TeamCity tokens there",
+                               hint="set them with 'deploytrail alias add' on the command line, "
+                               "or DEPLOYTRAIL_NONPROD_TEAMCITY_URL / "
+                               "DEPLOYTRAIL_PROD_TEAMCITY_URL in the bot's environment")
         args = _parse(step.params, words[2:], f"deploy alias {sub}", store)
         collect = _Collect()
         step.run(args, collect)
