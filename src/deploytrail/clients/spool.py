@@ -168,7 +168,10 @@ def spools(directory: Path | None = None) -> list[tuple[str, int]]:
         directory = state_dir() / "spool"
     found = []
     for sink_file in sorted(directory.glob("*.sink")) if directory.is_dir() else []:
-        url = sink_file.read_text(encoding="utf-8").strip()
+        try:
+            url = sink_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:  # emptied by a delivery in another process just now
+            continue
         count = len(Spool(url, directory).waiting())
         if count:
             found.append((url, count))

@@ -45,7 +45,7 @@ def publish_marker(record: ReleaseRecord, phase: Phase, events: list[str], *,
     from deploytrail.clients.spool import deliver
     from deploytrail.events import deploy_event, now_iso, to_line
 
-    urls = events or [default_events_url()]
+    urls = list(dict.fromkeys(events)) or [default_events_url()]  # once per sink
     for url in urls:
         open_sink(url, password=redis_password)  # validates every URL before sending any
     if phase == "start":
