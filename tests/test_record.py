@@ -104,3 +104,20 @@ def test_cli_reports_a_corrupt_record_without_traceback(
     assert main(["load-record-test"]) == 2
     err = capsys.readouterr().err
     assert str(path) in err and "Traceback" not in err
+
+
+def test_a_record_left_by_an_earlier_teamcity_build_is_not_continued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    props = tmp_path / "build.properties"
+    props.write_text("teamcity.build.id=100\n")
+    monkeypatch.setenv("TEAMCITY_BUILD_PROPERTIES_FILE", str(props))
+    path = tmp_path / "r.json"
+    with record.update(path) as rec:
+        rec.ticket_key = "CHG-1"
+        first_id = rec.deployment_id
+    assert record.load(path).ticket_key == "CHG-1"  # the same build continues its record
+    props.write_text("teamcity.build.id=101\n")  # the next build, same checkout directory
+    fresh = record.load(path)
+    assert fresh.ticket_key is None and fresh.deployment_id != first_id
+    assert fresh.teamcity_build_id == "101"

@@ -22,7 +22,9 @@ HOSTILE = [
 ]
 
 #: One service message: name, then only well-formed 'escaped' values up to the closing bracket.
-MESSAGE = re.compile(r"^##teamcity\[\w+( \w+='([^'|\[\]\n\r]|\|['|\[\]nrxlp]|\|0x[0-9a-f]{4})*')*\]$")
+MESSAGE = re.compile(
+    r"^##teamcity\[\w+( \w+='([^'|\[\]\n\r]|\|['|\[\]nrxlp]|\|0x[0-9a-f]{4})*')*\]$"
+)
 
 
 class _Stdout(io.TextIOWrapper):

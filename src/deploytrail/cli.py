@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
+    from deploytrail.teamcity import Reporter
+
 __all__ = ["main", "main_exit"]
 
 PROG = "deploytrail"
@@ -69,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problems:
             raise ParamError(problems, command=f"{PROG} {step.id}")
         with reporter.block(f"{PROG} {step.id}", step.summary):
-            code = step.run(Args(values, tuple(command)), reporter)
+            try:
+                code = step.run(Args(values, tuple(command)), reporter)
+            finally:
+                if reporter.under_teamcity and "record" in values:
+                    _publish_record(reporter, values["record"])
         return int(code or 0)
     except DeploytrailError as error:
         reporter.problem(str(error), identity=_identity(step))
@@ -81,6 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Interrupted.exit_code
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def _publish_record(reporter: Reporter, path: object) -> None:
+    """Under TeamCity the release record is a build artifact, as each step leaves it."""
+    from deploytrail.record import record_path
+
+    target = record_path(path if isinstance(path, str) else None)
+    if target.exists():
+        reporter.publish(f"{target} => deploytrail")
 
 
 def _raise_interrupted(signum: int, frame: object) -> NoReturn:

@@ -81,7 +81,7 @@ class Param:
         values = {name: getattr(self, name) for name in self.__slots__}
         values.update(changes)
         name, help_text = values.pop("name"), values.pop("help")
-        return Param(str(name), str(help_text), **values)  # type: ignore[arg-type]
+        return Param(str(name), str(help_text), **values)
 
     @property
     def option(self) -> str:

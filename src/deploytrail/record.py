@@ -53,6 +53,9 @@ class ReleaseRecord:
     pinned: dict[str, Any] = field(default_factory=dict)
     #: Free-form notes steps leave for later steps (warnings, spooled sinks…).
     notes: dict[str, Any] = field(default_factory=dict)
+    #: The TeamCity build that owns this record: a record left in a reused checkout directory
+    #: by an earlier build is never continued (it would reuse that deployment's id and ticket).
+    teamcity_build_id: str | None = field(default_factory=lambda: _current_build_id())
 
     @property
     def commit_count(self) -> int:
@@ -75,6 +78,19 @@ class ReleaseRecord:
             return cls(**values)
         except TypeError as exc:  # pragma: no cover - dataclass rejects nothing it declares
             raise RecordError(f"{source} has unexpected fields: {exc}") from exc
+
+
+def _current_build_id() -> str | None:
+    """``teamcity.build.id`` of the running build, from the agent's build properties file."""
+    path = os.environ.get("TEAMCITY_BUILD_PROPERTIES_FILE")
+    if not path:
+        return None
+    from deploytrail.clients.buildprops import read_properties
+
+    try:
+        return read_properties(Path(path)).get("teamcity.build.id")
+    except OSError:
+        return None
 
 
 def record_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -100,7 +116,11 @@ def load(path: str | os.PathLike[str] | None = None) -> ReleaseRecord:
             f"release record {target} is not valid JSON ({exc.msg} at line {exc.lineno})",
             hint=f"delete {target} to start a new deployment record",
         ) from exc
-    return ReleaseRecord.from_json(data, str(target))
+    found = ReleaseRecord.from_json(data, str(target))
+    current = _current_build_id()
+    if current is not None and found.teamcity_build_id != current:
+        return ReleaseRecord()  # left behind by an earlier build in a reused checkout
+    return found
 
 
 def save(record: ReleaseRecord, path: str | os.PathLike[str] | None = None) -> Path:

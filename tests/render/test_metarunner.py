@@ -154,7 +154,7 @@ def test_a_run_always_step_carries_the_matching_step_mode() -> None:
 def test_an_undeclared_reference_is_refused() -> None:
     step = Step(words=("bad",), summary="s", run=_noop,
                 params=(Param("x", "x", teamcity_default="%not.declared%"),))
-    with pytest.raises(ValueError, match="not.declared"):
+    with pytest.raises(ValueError, match=r"not\.declared"):
         render(step)
 
 

@@ -136,7 +136,7 @@ def test_sigterm_is_passed_to_the_command_and_the_finish_marker_still_goes_out(
     while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert got.exists()
     finished = _events(events)[-1]
@@ -197,7 +197,8 @@ def test_a_full_release_against_github_jira_redis_and_chat_leaks_no_token(
         code = _release(
             "--previous", f"sha:{first}", "--source", "github:acme/api",
             "--github-url", github.url, "--tickets", f"jira+{jira.url}/CHG",
-            "--events", redis_db.url + "?key=deploytrail", "--chat", chat.webhook_url("hooksecret77"),
+            "--events", redis_db.url + "?key=deploytrail",
+            "--chat", chat.webhook_url("hooksecret77"),
             "--version", "1.4.2", command=["true"])
         posts = chat.posts()
     assert code == 0

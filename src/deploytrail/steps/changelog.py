@@ -36,8 +36,8 @@ def _check_source(value: str) -> str | None:
 
 PARAMS = (
     *RELEASE_IDENTITY,
-    Param("revision", "Git revision being released.", required=True,
-          teamcity_default="%build.vcs.number%"),
+    Param("revision", "Git revision being released (default: the one 'deploytrail pinned' put "
+          "in the release record, else TeamCity's BUILD_VCS_NUMBER)."),
     Param("previous", "Where the previous release's revision comes from: ledger (the last "
           "successful deploy recorded here), info:URL (the service's deployment-info "
           "endpoint) or sha:REV.", default="ledger", check=_check_previous),
@@ -96,8 +96,9 @@ def find_changes(record: ReleaseRecord, *, source: str = "git:.", previous: str 
                  info: InfoOptions | None = None, reporter: Reporter | None = None) -> Changes:
     """The commits between the previous release and ``record.revision``, from ``source``."""
     if not record.revision:
-        raise InputError("the release record has no revision to list the changes up to",
-                         hint="give --revision REV")
+        raise InputError("no revision to list the changes up to",
+                         hint="give --revision REV (or run 'deploytrail pinned' first in a "
+                         "promoted production build)")
     before = _previous_revision(record, previous, info or InfoOptions(), reporter)
     if source.startswith("github:"):
         from deploytrail.clients.github import GitHubClient
@@ -164,7 +165,8 @@ def run(args: Args, report: Reporter) -> int:
     with update(args.text("record")) as record:
         service, env = args.required("service"), args.required("env")
         record.service, record.environment = service, env
-        record.revision = args.required("revision")
+        record.revision = (args.text("revision") or record.revision
+                           or os.environ.get("BUILD_VCS_NUMBER") or None)
         info = InfoOptions(args.text("info_field"), args.text("info_header"),
                            args.text("info_ca_bundle"))
         changes = find_changes(record, source=args.required("source"),

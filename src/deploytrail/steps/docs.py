@@ -18,9 +18,10 @@ PARAMS = (
 
 
 def run(args: Args, report: Reporter) -> int:
+    from pathlib import Path
+
     from deploytrail.render.docs import render_steps_page
     from deploytrail.steps import STEPS
-    from pathlib import Path
 
     out = Path(args.required("out"))
     text = render_steps_page(list(STEPS.values()))

@@ -18,10 +18,11 @@ PARAMS = (
 
 
 def run(args: Args, report: Reporter) -> int:
+    from pathlib import Path
+
     from deploytrail.render.generated import differing, write_all
     from deploytrail.render.metarunner import render_all
     from deploytrail.steps import STEPS
-    from pathlib import Path
 
     out = Path(args.required("out"))
     files = render_all(list(STEPS.values()))
