@@ -7,10 +7,8 @@ do about it. Reasons are redacted, so a token in a URL or a server's answer is n
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from deploytrail.errors import DeploytrailError
 from deploytrail.redact import mask_url, redact, shorten
@@ -33,7 +31,8 @@ def _probe(name: str, required: bool, fix: str, probe: Callable[[], str]) -> Che
     try:
         return Check(name, True, probe(), required=required)
     except DeploytrailError as error:
-        return Check(name, False, shorten(redact(error.message), 200), error.hint or fix, required)
+        advice = " — ".join(filter(None, (error.hint, fix)))
+        return Check(name, False, shorten(redact(error.message), 200), advice, required)
     except Exception as error:  # a probe reports any failure; it never crashes the doctor
         reason = shorten(redact(f"{type(error).__name__}: {error}"), 200)
         return Check(name, False, reason, fix, required)
@@ -92,22 +91,11 @@ def _git(path: str) -> str:
 
 
 def _github(repo: str, github_url: str | None) -> str:
-    from github import Auth, Github
+    from deploytrail.clients.github import GitHubClient
 
-    token = os.environ.get("DEPLOYTRAIL_GITHUB_TOKEN")
-    kwargs: dict[str, object] = {"timeout": 10, "retry": None}
-    if github_url:
-        kwargs["base_url"] = github_url
-    if token:
-        kwargs["auth"] = Auth.Token(token)
-    client = Github(**kwargs)  # type: ignore[arg-type]
-    found = client.get_repo(repo)
-    scopes = client.oauth_scopes
-    if scopes is None:
-        access = "fine-grained or app token" if token else "no token: public access only"
-    else:
-        access = "token scopes: " + (", ".join(scopes) or "none")
-    return f"{found.full_name} reachable ({access})"
+    client = GitHubClient(github_url, os.environ.get("DEPLOYTRAIL_GITHUB_TOKEN") or None,
+                          timeout=10, retries=1, max_wait=5)
+    return client.check(repo)
 
 
 # --- tickets -------------------------------------------------------------------------------
@@ -135,56 +123,20 @@ def _jira(tickets: str, issue_type: str) -> str:
 
 # --- events --------------------------------------------------------------------------------
 def _events(url: str, redis_password: str | None) -> Check:
-    name = f"events {mask_url(url)}"
-    fix = "until fixed, events are spooled locally: run 'deploytrail events flush' later"
-    if url.startswith(("redis://", "rediss://")):
-        return _probe(name, False, fix, lambda: _redis(url, redis_password))
-    if url.startswith("logstash+tcp://"):
-        return _probe(name, False, fix, lambda: _tcp(url))
-    if url.startswith("logstash+udp://"):
-        return _probe(name, False, fix, lambda: _udp(url))
-    if url.startswith("file:"):
-        return _probe(name, False, "give a file: path in a writable folder",
-                      lambda: _file(url[5:]))
-    return Check(name, False, "unknown event sink scheme",
-                 "use file:PATH, redis://…, rediss://…, logstash+tcp://… or logstash+udp://…",
-                 required=False)
+    from deploytrail.clients.sinks import public_url
 
+    def probe() -> str:
+        from deploytrail.clients.sinks import open_sink
 
-def _redis(url: str, password: str | None) -> str:
-    import uuid
+        sink = open_sink(url, password=redis_password)
+        try:
+            return sink.check()
+        finally:
+            sink.close()
 
-    import redis
-
-    parts = urlsplit(url)
-    client = redis.Redis.from_url(parts._replace(query="").geturl(), socket_timeout=3,
-                                  socket_connect_timeout=3,
-                                  **({"password": password} if password else {}))
-    client.ping()
-    probe = f"deploytrail:doctor:{uuid.uuid4().hex}"
-    client.set(probe, "1", ex=10)
-    client.delete(probe)
-    return "reachable and writable"
-
-
-def _tcp(url: str) -> str:
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname or "", parts.port or 5000), timeout=3):
-        return "port open"
-
-
-def _udp(url: str) -> str:
-    parts = urlsplit(url)
-    socket.getaddrinfo(parts.hostname or "", parts.port or 5959, type=socket.SOCK_DGRAM)
-    return "host resolves (UDP cannot confirm a listener)"
-
-
-def _file(path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    if not os.access(folder, os.W_OK):
-        raise PermissionError(f"{folder} is not writable")
-    return f"{path} writable"
+    return _probe(f"events {public_url(url)}", False,
+                  "until fixed, events are spooled locally: 'deploytrail events flush' sends "
+                  "them later", probe)
 
 
 # --- chat, kibana, teamcity ----------------------------------------------------------------
@@ -201,15 +153,12 @@ def _chat(url: str) -> Check:
 
 def _kibana(url: str) -> Check:
     def probe() -> str:
-        import requests
+        from deploytrail.clients.kibana import KibanaClient
 
-        from deploytrail.clients.kibana import auth_headers
-
-        answer = requests.get(url.rstrip("/") + "/api/status", headers=auth_headers(),
-                              timeout=5)
-        answer.raise_for_status()
-        version = answer.json().get("version", {}).get("number", "?")
-        return f"reachable, Kibana {version}"
+        client = KibanaClient(url, api_key=os.environ.get("DEPLOYTRAIL_KIBANA_API_KEY"),
+                              username=os.environ.get("DEPLOYTRAIL_KIBANA_USERNAME"),
+                              password=os.environ.get("DEPLOYTRAIL_KIBANA_PASSWORD"), timeout=5)
+        return f"reachable, Kibana {client.version()}"
 
     return _probe(f"Kibana {mask_url(url)}", True,
                   "check the URL and DEPLOYTRAIL_KIBANA_API_KEY", probe)

@@ -58,6 +58,7 @@ class FakeKibana:
         self._saved: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         api.route("POST", r"(?:/s/(?P<space>[a-z0-9_\-]+))?/api/saved_objects/_import",
                   self._import)
+        api.route("GET", r"(?:/s/(?P<space>[a-z0-9_\-]+))?/api/status", self._status)
 
     @property
     def url(self) -> str:
@@ -92,6 +93,15 @@ class FakeKibana:
         overwrite = request.arg("overwrite") == "true"
         self.uploads.append(Upload(space, overwrite, filename, part_type, objects))
         return Reply.json(self._apply(space, overwrite, objects))
+
+    def _status(self, request: Request) -> Reply:
+        """``GET /api/status``: Kibana's name, version and overall status."""
+        if not self._authorised(request.header("Authorization")):
+            return _error(401, "Unauthorized",
+                          "[security_exception]: unable to authenticate user")
+        return Reply.json({"name": "kibana", "version": {"number": "8.15.0",
+                                                         "build_flavor": "default"},
+                           "status": {"overall": {"level": "available"}}})
 
     def _authorised(self, header: str | None) -> bool:
         if self.api_key is None and self.basic is None:

@@ -134,6 +134,25 @@ class GitHubClient:
             compare_url=comparison.html_url,
         )
 
+    def check(self, full_name: str) -> str:
+        """``deploytrail doctor``: the repository is readable; which scopes the token has."""
+        import requests
+        from github.GithubException import GithubException
+
+        repo = self._repo(full_name)
+        try:
+            name = repo.full_name  # lazy object: this is the first request
+            scopes = repo.requester.oauth_scopes
+        except (GithubException, requests.exceptions.RequestException) as exc:
+            raise self._error(exc, full_name, "read the repository") from None
+        if not self.token:
+            access = "no token: public repositories only"
+        elif scopes is None:
+            access = "fine-grained or app token"
+        else:
+            access = "token scopes: " + (", ".join(scopes) or "none")
+        return f"{name} readable ({access})"
+
     def first(self, full_name: str, revision: str, limit: int = 50) -> Changes:
         """No previous release: the newest ``limit`` commits up to ``revision`` (one request)."""
         import requests

@@ -84,6 +84,28 @@ class KibanaClient:
         prefix = f"/s/{quote(self.space, safe='')}" if self.space else ""
         return f"{self.base_url}{prefix}{path}"
 
+    def version(self) -> str:
+        """Kibana's version from ``GET /api/status``; proves the URL and credentials work."""
+        import requests
+
+        url = self._url("/api/status")
+        try:
+            response = requests.get(url, headers=self._credentials, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise ServiceUnavailable(
+                SERVICE, f"could not reach Kibana: {type(error).__name__}", method="GET",
+                url=url, hint="check --kibana-url and that Kibana is running and reachable",
+            ) from None
+        if response.status_code != 200:
+            raise ServiceError(SERVICE, "the status request failed", method="GET", url=url,
+                               status=response.status_code, body=response.text,
+                               hint="check --kibana-url and DEPLOYTRAIL_KIBANA_API_KEY")
+        try:
+            return str(response.json()["version"]["number"])
+        except (ValueError, KeyError, TypeError):
+            raise ServiceError(SERVICE, "the status answer has no version: is this Kibana?",
+                               method="GET", url=url, status=200, body=response.text) from None
+
     def import_saved_objects(
         self, ndjson: bytes, *, filename: str = "deploytrail.ndjson", overwrite: bool = True
     ) -> ImportResult:

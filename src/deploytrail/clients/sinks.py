@@ -17,6 +17,7 @@ Timeouts are short and nothing is retried here (``RPUSH`` is not idempotent; the
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
@@ -26,7 +27,7 @@ from deploytrail.errors import ConfigError, ServiceError, ServiceUnavailable
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from typing import Any, NoReturn, Protocol
 
     class Sink(Protocol):
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
         url: str  # the sink's URL without its password
 
         def send(self, lines: Sequence[str]) -> None: ...
+
+        def check(self) -> str: ...
 
         def close(self) -> None: ...
 
@@ -141,6 +144,19 @@ class FileSink:
             raise ServiceError("events file", f"could not append to {self.path}: {exc.strerror}",
                                hint="check the path and its permissions") from None
 
+    def check(self) -> str:
+        """``deploytrail doctor``: the file can be appended to (nothing is written)."""
+        import os
+
+        folder = self.path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        target = self.path if self.path.exists() else folder
+        if not os.access(target, os.W_OK):
+            raise ServiceError("events file", f"{target} is not writable",
+                               hint="check the path and its permissions")
+        return f"{self.path} writable"
+
     def close(self) -> None:
         pass
 
@@ -214,16 +230,32 @@ class RedisSink:
     def send(self, lines: Sequence[str]) -> None:
         if not lines:
             return
+        with self._talking(), self._client.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.target.key, *lines)
+            pipe.ltrim(self.target.key, -self.target.max_len, -1)
+            pipe.execute()
+
+    def check(self) -> str:
+        """``deploytrail doctor``: reachable, password accepted, and a write goes through."""
+        import uuid
+
+        probe = f"{self.target.key}:doctor:{uuid.uuid4().hex}"
+        with self._talking():
+            self._client.set(probe, "1", ex=10)
+            self._client.delete(probe)
+            length = self._client.llen(self.target.key)
+        return f"reachable and writable; list {self.target.key!r} holds {length} event(s)"
+
+    @contextmanager
+    def _talking(self) -> Iterator[None]:
+        """Connect on first use; turn redis-py's errors into deploytrail's."""
         import redis
 
         if self._client is None:
             self._client = self._connect()
         where = f"Redis {self.url}"
         try:
-            with self._client.pipeline(transaction=True) as pipe:
-                pipe.rpush(self.target.key, *lines)
-                pipe.ltrim(self.target.key, -self.target.max_len, -1)
-                pipe.execute()
+            yield
         except redis.AuthenticationError:
             raise ServiceError(where, "the password was refused",
                                hint="check DEPLOYTRAIL_REDIS_PASSWORD or the URL") from None
@@ -285,6 +317,22 @@ class LogstashSink:
             raise ServiceUnavailable(f"Logstash {self.url}",
                                      f"could not send: {exc.strerror or type(exc).__name__}",
                                      hint="is the Logstash tcp/udp input listening?") from None
+
+    def check(self) -> str:
+        """``deploytrail doctor``: the TCP port accepts a connection (UDP cannot tell)."""
+        import socket
+
+        host, port = self._handler.host, self._handler.port
+        if self.url.startswith("logstash+udp"):
+            socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            return "host resolves (UDP cannot confirm that Logstash listens)"
+        try:
+            with socket.create_connection((host, port), timeout=3):
+                return "port open"
+        except OSError as exc:
+            raise ServiceUnavailable(f"Logstash {self.url}",
+                                     f"port closed: {exc.strerror or type(exc).__name__}",
+                                     hint="is the Logstash tcp input listening?") from None
 
     def close(self) -> None:
         self._handler.close()
