@@ -122,12 +122,18 @@ def main() -> int:
         print(f"  {event['@timestamp']}  {event['event']['action']:<20} "
               f"{event['service']['version']:<6} {event['event'].get('outcome', '')}")
 
-    banner("6. Where to go from here")
-    print(f"TeamCity meta-runners to upload:  {ROOT / 'teamcity_meta_runners'}")
-    print(f"Kibana saved objects to import:   {ROOT / 'kibana_markers' / 'deploytrail.ndjson'}")
-    print(f"Logstash pipeline / ES template:  {ROOT / 'kibana_markers'}")
-    print(f"Every command and option:         {ROOT / 'docs' / 'steps.md'}")
-    print(f"This demo's state (ledger, record): {STATE}  and  {WORK / 'release.json'}")
+    banner("6. The same steps for TeamCity, and the Kibana side")
+    generated = WORK / "generated"
+    deploytrail("metarunners", "--out", str(generated / "teamcity_meta_runners"))
+    deploytrail("kibana", "--markers", str(ROOT / "kibana_markers" / "markers.toml"),
+                "--out", str(generated / "kibana_markers"))
+    print("\nThe committed copies (identical; CI checks they stay so):")
+    print(f"  TeamCity meta-runners to upload: {ROOT / 'teamcity_meta_runners'}")
+    print(f"  Kibana saved objects to import:  {ROOT / 'kibana_markers' / 'deploytrail.ndjson'}")
+    print(f"  Logstash pipeline, ES template:  {ROOT / 'kibana_markers'}")
+    print(f"  Every command and option:        {ROOT / 'docs' / 'steps.md'}")
+    print(f"\nThis demo's state (ledger, spool, record): {STATE}, {WORK / 'release.json'}")
+    print("Next: 'deploytrail doctor' checks a real setup; README.md shows the TeamCity steps.")
     return 0
 
 

@@ -168,7 +168,7 @@ def _listing(description: str, rows: list[tuple[str, str]]) -> str:
 
 
 def _step_parser(step: Step) -> argparse.ArgumentParser:
-    description = step.summary + (f"\n\n{step.details}" if step.details else "")
+    description = _paragraphs(step.summary + (f"\n\n{step.details}" if step.details else ""))
     parser = argparse.ArgumentParser(
         prog=f"{PROG} {step.id}",
         description=_escape(description),
@@ -180,6 +180,19 @@ def _step_parser(step: Step) -> argparse.ArgumentParser:
     if step.takes_command:
         parser.usage = f"{PROG} {step.id} [OPTIONS] -- COMMAND [ARGS...]"
     return parser
+
+
+def _paragraphs(text: str) -> str:
+    """Wrap prose paragraphs to the help width; indented lines (examples) stay as written."""
+    import textwrap
+
+    blocks = []
+    for block in text.split("\n\n"):
+        if any(line.startswith(" ") for line in block.splitlines()):
+            blocks.append(block)
+        else:
+            blocks.append(textwrap.fill(" ".join(block.split()), 98, break_on_hyphens=False))
+    return "\n\n".join(blocks)
 
 
 def _add_param(parser: argparse.ArgumentParser, param: Param) -> None:
