@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(PY) demo/run_demo.py
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench demo
 	$(VENV)/bin/mypy
 	$(PY) -m deploytrail metarunners --check
 	$(PY) -m deploytrail docs --check
@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench demo
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

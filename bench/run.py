@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Result  # noqa: E402
+from common import Result
 
 MODULES = sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
 
