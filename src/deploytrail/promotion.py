@@ -103,7 +103,7 @@ def promote(alias: Alias, *, user: str, room: str | None = None, number: str | N
             nonprod_url: str | None = None, prod_url: str | None = None,
             reporter: Reporter | None = None, command: str = "deploytrail promote") -> Promotion:
     """Check access, choose the build, pin and tag it, queue production (unless ``dry_run``)."""
-    from deploytrail.clients.teamcity import TeamCityClient
+    from deploytrail.clients.teamcity import TeamCityClient, WriteUnconfirmed
 
     check_access(alias, user, room)
     source = alias.nonprod_url or nonprod_url
@@ -127,6 +127,10 @@ def promote(alias: Alias, *, user: str, room: str | None = None, number: str | N
         return result
     try:
         nonprod.pin(build, f"Promoted to production by {user} via deploytrail")
+    except WriteUnconfirmed as error:
+        raise _retold(error, "nothing was queued (the build may or may not be pinned)",
+                      f"run '{command} {alias.name} --build {build.number}' again once "
+                      f"{source} answers (pinning again is harmless)") from None
     except ServiceError as error:
         raise _retold(error, "nothing was pinned or queued",
                       f"run '{command} {alias.name}' again once {source} answers"
@@ -148,6 +152,12 @@ def promote(alias: Alias, *, user: str, room: str | None = None, number: str | N
     try:
         result.queued = TeamCityClient(target, prod_token).queue_build(
             alias.deploy_build_type, properties, comment)
+    except WriteUnconfirmed as error:
+        raise _retold(error, f"{alias.pin_build_type} #{build.number} IS pinned on {source}; "
+                      f"{alias.deploy_build_type} MAY have been queued on {target}",
+                      f"look at the queue and history of {alias.deploy_build_type} on {target} "
+                      "first: do not deploy again until you know; if nothing is there, run "
+                      f"'{command} {alias.name} --build {build.number}'") from None
     except ServiceError as error:
         raise _retold(error, f"{alias.pin_build_type} #{build.number} IS pinned on {source}, "
                       f"but {alias.deploy_build_type} was NOT queued",

@@ -6,7 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploytrail.clients.teamcity import Build, TeamCityClient, branch_locator
+from deploytrail.clients.teamcity import (
+    Build,
+    TeamCityClient,
+    WriteUnconfirmed,
+    branch_locator,
+)
 from deploytrail.errors import ServiceError, ServiceUnavailable
 from fakes.teamcity import FakeTeamCity
 
@@ -125,6 +130,34 @@ def test_a_queue_request_lost_after_the_server_queued_finds_the_build_instead_of
     queued = client(tc).queue_build("Api_DeployProd", {}, "c")
     assert len(tc.queued()) == 1 and queued.id == str(tc.queued()[0].id)
     assert len(tc.received("POST", "buildQueue")) == 1
+
+
+def test_a_queue_answer_lost_on_the_wire_is_found_in_the_queue(tc: FakeTeamCity) -> None:
+    tc.add_build_type("Api_DeployProd")
+    tc.api.drop_next(1)  # the server queued it, then the connection closed without an answer
+    queued = client(tc).queue_build("Api_DeployProd", {}, "c")
+    assert [str(b.id) for b in tc.queued()] == [queued.id]
+    assert len(tc.received("POST", "buildQueue")) == 1
+
+
+def test_a_write_whose_outcome_cannot_be_checked_is_unconfirmed_not_failed(
+    tc: FakeTeamCity,
+) -> None:
+    b = tc.add_build("Api_Build")
+    tc.add_build_type("Api_DeployProd")
+    c = client(tc)
+    build = c.build(str(b.id))
+    tc.api.drop_next(4)  # the pin is done, its answer lost, and so are the three checks
+    with pytest.raises(WriteUnconfirmed) as caught:
+        c.pin(build, "why")
+    assert b.pinned and "could not be asked whether the build is pinned" in str(caught.value)
+    assert len(tc.received("PUT", "pinInfo")) == 1
+    tc.api.drop_next(4)
+    with pytest.raises(WriteUnconfirmed) as queue:
+        c.queue_build("Api_DeployProd", {}, "c")
+    [queued] = tc.queued()
+    assert queued.properties["deploytrail.request_id"] in str(queue.value)
+    assert len(tc.received("POST", "buildQueue")) == 1 and TOKEN not in str(queue.value)
 
 
 def test_a_queue_request_the_server_refused_is_not_repeated(tc: FakeTeamCity) -> None:

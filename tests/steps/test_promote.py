@@ -180,12 +180,17 @@ def test_the_server_failing_the_pin_leaves_nothing_queued(
 ) -> None:
     build = nonprod.add_build("Api_Build")
     nonprod.break_on("PUT", "pinInfo$", 503)
-    nonprod.break_on("GET", "pinInfo$", 503)
     add_alias(nonprod, prod.url)
     code, _, err = promote(capsys)
     assert code == 3 and "nothing was pinned or queued" in err and "503" in err
     assert not build.pinned and prod.received() == []
     assert len(nonprod.received("PUT", "pinInfo$")) == 1
+    assert len(nonprod.received("GET", "pinInfo$")) == 1  # checked, not repeated
+    nonprod.break_on("PUT", "pinInfo$", 503)
+    nonprod.break_on("GET", "pinInfo$", 503)
+    code, _, err = promote(capsys)
+    assert code == 3 and "nothing was queued (the build may or may not be pinned)" in err
+    assert prod.received() == [] and len(nonprod.received("PUT", "pinInfo$")) == 2
 
 
 def test_production_down_while_queueing_reports_the_pin_and_the_next_step(
@@ -232,3 +237,17 @@ def test_missing_tokens_are_named(
     code, _, err = promote(capsys)
     assert code == 2 and "DEPLOYTRAIL_NONPROD_TEAMCITY_TOKEN" in err
     assert "DEPLOYTRAIL_PROD_TEAMCITY_TOKEN" in err and nonprod.received() == []
+
+
+def test_a_queue_answer_lost_with_the_queue_unreadable_does_not_claim_nothing_was_queued(
+    nonprod: FakeTeamCity, prod: FakeTeamCity, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build = nonprod.add_build("Api_Build")
+    add_alias(nonprod, prod.url)
+    prod.api.drop_next(4)  # the POST is done but its answer lost; so is every look at the queue
+    code, _, err = promote(capsys)
+    [queued] = prod.queued()
+    assert code == 3 and build.pinned and len(prod.received("POST")) == 1
+    assert "NOT queued" not in err and "MAY have been queued" in err
+    assert queued.properties["deploytrail.request_id"] in err
+    assert "look at the queue and history of Api_DeployProd" in err

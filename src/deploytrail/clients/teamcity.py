@@ -3,7 +3,8 @@
 Token requests use ``Authorization: Bearer`` and keep no session cookie, so TeamCity skips its
 CSRF check on POST/PUT (its documented advice for non-browser clients). Reads are retried a few
 times on 5xx and connection errors; a pin or a queue request is never blindly repeated: after a
-failure the client looks at the server's state first.
+5xx or a lost answer the client looks at the server's state, and when it cannot even do that it
+raises :class:`WriteUnconfirmed` (done or not: unknown) rather than claim either.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "QueuedBuild",
     "TeamCityClient",
     "TestCounts",
+    "WriteUnconfirmed",
     "branch_locator",
 ]
 
@@ -35,6 +37,15 @@ _BUILD_FIELDS = (
     "id,buildTypeId,number,status,state,branchName,defaultBranch,webUrl,pinned,statusText,"
     f"finishDate,revisions(revision(version,vcsBranchName)),tags(tag(name)),{_TESTS}"
 )
+
+
+class WriteUnconfirmed(ServiceError):
+    """A pin or queue request whose answer was lost, and the server could not be asked after:
+    it may or may not have been done. Never repeat it blindly."""
+
+
+class _NotSent(ServiceUnavailable):
+    """No connection could be made: the request surely did nothing on the server."""
 
 
 @dataclass(frozen=True)
@@ -235,13 +246,14 @@ class TeamCityClient:
         try:
             self._send("PUT", f"/app/rest/builds/id:{build.id}/pinInfo", body, what=what)
         except ServiceError as error:
-            if error.status is not None and error.status < 500:
+            if _surely_not_done(error):
                 raise
             try:
-                if self.is_pinned(build.id):
-                    return
+                pinned = self.is_pinned(build.id)
             except ServiceError:
-                pass
+                raise _unconfirmed(error, "whether the build is pinned now") from None
+            if pinned:
+                return
             raise
 
     def add_tag(self, build: Build, tag: str) -> None:
@@ -262,9 +274,13 @@ class TeamCityClient:
         try:
             data = self._send("POST", "/app/rest/buildQueue", body, what=what)
         except ServiceError as error:
-            if error.status is not None and error.status < 500:
+            if _surely_not_done(error):
                 raise
-            found = self._find_queued(build_type, request_id)
+            try:
+                found = self._find_queued(build_type, request_id)
+            except ServiceError:
+                raise _unconfirmed(error, f"whether {build_type} is queued now (look for a "
+                                   f"build with {REQUEST_ID_PROPERTY}={request_id})") from None
             if found is not None:
                 return found
             raise
@@ -274,12 +290,9 @@ class TeamCityClient:
     def _find_queued(self, build_type: str, request_id: str) -> QueuedBuild | None:
         locator = (f"buildType:(id:{build_type}),state:any,defaultFilter:false,"
                    f"property:(name:{REQUEST_ID_PROPERTY},value:{request_id}),count:1")
-        try:
-            data = self._json("GET", "/app/rest/builds",
-                              params={"locator": locator, "fields": "build(id,state,webUrl)"},
-                              what=f"look for the queued {build_type}")
-        except ServiceError:
-            return None
+        data = self._json("GET", "/app/rest/builds",
+                          params={"locator": locator, "fields": "build(id,state,webUrl)"},
+                          what=f"look for the queued {build_type}")
         builds = data.get("build") or []
         if not builds:
             return None
@@ -320,7 +333,7 @@ class TeamCityClient:
             response = self._session.request(method, url, params=params, json=json_body,
                                              timeout=self.timeout)
         except requests.RequestException as exc:
-            raise ServiceUnavailable(
+            raise (_NotSent if _never_sent(exc) else ServiceUnavailable)(
                 service, f"could not {what}: {type(exc).__name__}", method=method, url=url,
                 hint=f"check that {self.base_url} is reachable from here",
             ) from None
@@ -339,6 +352,30 @@ class TeamCityClient:
                                method=method, url=url, status=response.status_code,
                                body=response.text) from None
         return data if isinstance(data, dict) else {"value": data}
+
+
+def _never_sent(exc: Exception) -> bool:
+    """True when no connection was made (refused, unknown host, connect timeout)."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError  # NewConnectionError is one
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, ConnectTimeoutError)
+
+
+def _surely_not_done(error: ServiceError) -> bool:
+    """A write the server refused (4xx) or never received; a 5xx or a lost answer is unsure."""
+    return isinstance(error, _NotSent) or (error.status is not None and error.status < 500)
+
+
+def _unconfirmed(error: ServiceError, question: str) -> WriteUnconfirmed:
+    told = WriteUnconfirmed(error.service, f"{error.message.removeprefix(error.service + ': ')}"
+                            f"; the server could not be asked {question}")
+    told.status, told.method, told.url, told.body = error.status, error.method, error.url, \
+        error.body
+    return told
 
 
 def _hint(status: int, text: str, base_url: str) -> str | None:
