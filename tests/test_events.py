@@ -95,3 +95,20 @@ def test_a_line_is_one_compact_json_document() -> None:
     line = to_line(deploy_event(record, "start"))
     assert "\n" not in line
     assert json.loads(line)["labels"]["triggered_by"] == "zoë\nx"
+
+
+def test_hostile_100_kb_values_are_cut_to_what_the_index_keeps() -> None:
+    from deploytrail.events import MAX_TEXT
+
+    record = full_record()
+    record.version = "1.0-" + "v" * 100_000
+    record.triggered_by = "zoë ##teamcity[ | ] <b>%x%" * 10_000
+    record.build_url = "https://tc/viewLog.html?buildId=1&x=" + "y" * 100_000
+    for phase in ("start", "finish"):
+        event = deploy_event(record, phase)
+        assert len(event["service"]["version"]) == MAX_TEXT
+        assert event["service"]["version"].startswith("1.0-vvv")
+        assert event["service"]["version"].endswith("…")
+        assert len(event["labels"]["triggered_by"]) == MAX_TEXT
+        assert len(event["url"]["full"]) == MAX_TEXT
+        assert len(to_line(event).encode("utf-8")) < 16_000  # one UDP datagram, with room

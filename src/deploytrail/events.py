@@ -36,6 +36,10 @@ DATASET = "deploytrail.deployment"
 TAGS = ("deploytrail", "deployment")
 ACTIONS = {"start": "deployment-started", "finish": "deployment-finished"}
 OUTCOMES = ("success", "failure", "unknown")
+#: Longest text kept in a field (the index template's ``ignore_above``): a 100 KB version
+#: would not be searchable anyway, and it would make the event too big for one UDP datagram,
+#: stuck in the spool for ever.
+MAX_TEXT = 1024
 
 
 def deploy_event(record: ReleaseRecord, phase: Phase, *, at: str | None = None) -> dict[str, Any]:
@@ -68,13 +72,13 @@ def deploy_event(record: ReleaseRecord, phase: Phase, *, at: str | None = None) 
                       "version": record.version})
     document: dict[str, Any] = {
         "@timestamp": timestamp,
-        "message": _message(record, phase, outcome),
+        "message": _message(service, phase, outcome),
         "event": event,
         "service": service,
         "labels": _labels(record),
     }
     if record.build_url:
-        document["url"] = {"full": record.build_url}
+        document["url"] = {"full": _fit(record.build_url)}
     document["tags"] = list(TAGS)
     return document
 
@@ -112,9 +116,9 @@ def _normalised(timestamp: str) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _message(record: ReleaseRecord, phase: Phase, outcome: str) -> str:
-    what = " ".join(p for p in (record.service or "service", record.version) if p)
-    where = f" to {record.environment}" if record.environment else ""
+def _message(service: dict[str, str], phase: Phase, outcome: str) -> str:
+    what = " ".join(p for p in (service.get("name", "service"), service.get("version")) if p)
+    where = f" to {service['environment']}" if service.get("environment") else ""
     if phase == "start":
         return f"{what} deployment{where} started"
     return f"{what} deployment{where} finished: {outcome}"
@@ -134,4 +138,8 @@ def _labels(record: ReleaseRecord) -> dict[str, str]:
 
 
 def _known(values: dict[str, str | None]) -> dict[str, str]:
-    return {key: str(value) for key, value in values.items() if value not in (None, "")}
+    return {key: _fit(str(value)) for key, value in values.items() if value not in (None, "")}
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "…"

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +17,7 @@ from deploytrail.errors import ConfigError, ServiceError, ServiceUnavailable
 from deploytrail.events import deploy_event, to_line
 from deploytrail.record import ReleaseRecord
 from fakes.logstash import LogstashTCP, LogstashUDP, closed_port
-from fakes.redis import RedisServer
+from fakes.redis import RedisServer, free_port
 
 
 def lines(count: int) -> list[str]:
@@ -88,6 +93,59 @@ def test_redis_out_of_memory_is_a_service_error_and_pushes_nothing(redis_db: Red
     assert client.llen("deploytrail") == 0
 
 
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A real redis-server speaking only TLS (self-signed certificate), with a password."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([shutil.which("openssl") or "openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-auth-clients", "no",
+         "--requirepass", "tls-pa55", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server with TLS did not start"
+                time.sleep(0.02)
+        yield port, cert
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_rediss_pushes_over_tls_verifying_the_certificate(
+    tls_redis: tuple[int, Path],
+) -> None:
+    import redis
+
+    port, cert = tls_redis
+    sent = lines(2)
+    sink = open_sink(f"rediss://127.0.0.1:{port}/0?key=tls&ca={cert}", password="tls-pa55")
+    assert sink.url == f"rediss://127.0.0.1:{port}/0?key=tls&ca={cert}"
+    sink.send(sent)
+    sink.close()
+    client = redis.Redis(host="127.0.0.1", port=port, password="tls-pa55", ssl=True,
+                         ssl_ca_certs=str(cert))
+    assert [item.decode() for item in client.lrange("tls", 0, -1)] == sent
+    client.close()
+    untrusted = open_sink(f"rediss://:tls-pa55@127.0.0.1:{port}/0?key=tls")  # no ca=: refused
+    with pytest.raises(ServiceUnavailable, match="certificate verify failed") as error:
+        untrusted.send(lines(1))
+    assert "tls-pa55" not in str(error.value)
+    plain = open_sink(f"redis://:tls-pa55@127.0.0.1:{port}/0?key=tls")  # TLS port, no TLS
+    with pytest.raises(ServiceError):
+        plain.send(lines(1))
+
+
 def test_logstash_tcp_server_receives_one_ecs_json_line_per_event() -> None:
     sent = lines(3)
     with LogstashTCP() as server:
@@ -161,6 +219,18 @@ def test_bad_url_error_never_shows_the_password() -> None:
     with pytest.raises(ConfigError) as error:
         open_sink("redis://:hunter22@127.0.0.1:6379/x")
     assert "hunter22" not in str(error.value)
+
+
+@pytest.mark.parametrize("url", [
+    "redis://127.0.0.1:6379/0?password=hunter22",
+    "rediss://127.0.0.1:6379/0?key=k&Password=hunter22&max=5",
+    "redis://:hunter22@127.0.0.1:6379/0?pass=hunter22",
+])
+def test_a_password_in_the_query_is_refused_without_being_shown(url: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        open_sink(url)
+    assert "hunter22" not in str(error.value)
+    assert "unknown option" in str(error.value) and "DEPLOYTRAIL_REDIS_PASSWORD" in str(error.value)
 
 
 def test_public_url_drops_only_the_password() -> None:

@@ -15,7 +15,7 @@ from deploytrail.clients.spool import deliver, spools
 from deploytrail.record import ReleaseRecord
 from deploytrail.steps.marker import publish_marker
 from deploytrail.teamcity import PlainReporter
-from fakes.logstash import closed_port
+from fakes.logstash import LogstashUDP, closed_port
 from fakes.redis import RedisServer
 from fakes.teamcity import FakeTeamCity
 
@@ -208,3 +208,36 @@ def test_finish_outside_teamcity_without_outcome_warns_and_says_unknown(
     err = capsys.readouterr().err
     assert "--outcome" in err and "no start marker" in err
     assert records.load().outcome == "unknown"
+
+
+def test_a_100_kb_version_still_reaches_logstash_over_udp_instead_of_sticking_in_the_spool(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with LogstashUDP() as server:
+        url = f"logstash+udp://127.0.0.1:{server.port}"
+        assert main(["marker", "start", *IDENTITY, "--version", "9" * 100_000,
+                     "--events", url]) == 0
+        (document,) = server.documents(1)
+    assert document["service"]["version"].startswith("999")
+    assert spools() == [] and "warning" not in capsys.readouterr().err
+
+
+def test_an_unusable_state_directory_never_fails_the_deploy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("DEPLOYTRAIL_HOME", str(tmp_path / "a-file" / "state"))
+    target = tmp_path / "events.jsonl"
+    assert main(["marker", "start", *IDENTITY, "--events", f"file:{target}"]) == 0
+    assert json.loads(target.read_text())["event"]["action"] == "deployment-started"
+    assert "the local spool is unusable" in capsys.readouterr().err
+    assert main(["marker", "finish", *IDENTITY, "--outcome", "success",
+                 "--events", f"redis://127.0.0.1:{closed_port()}/0"]) == 0
+    err = capsys.readouterr().err
+    assert "could not be reached" in err and "1 new event(s) lost" in err
+    assert main(["marker", "finish", *IDENTITY, "--outcome", "success"]) == 0
+    assert "no --events given" in capsys.readouterr().err
+    assert main(["events", "status"]) == 2
+    assert "DEPLOYTRAIL_HOME" in capsys.readouterr().err
+    assert main(["events", "flush", "--events", f"file:{target}"]) == 2
+    assert "the local spool is unusable" in capsys.readouterr().err

@@ -17,6 +17,7 @@ Timeouts are short and nothing is retried here (``RPUSH`` is not idempotent; the
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,9 +99,18 @@ def open_sink(url: str, *, password: str | None = None, timeout: float = TIMEOUT
     _bad(url, "unknown scheme")
 
 
-def _bad(url: str, problem: str) -> NoReturn:
-    raise ConfigError(f"events sink {public_url(url)!r}: {problem}",
-                      hint=f"supported sinks: {SUPPORTED}")
+def _bad(url: str, problem: str, hint: str | None = None) -> NoReturn:
+    raise ConfigError(f"events sink {_shown(url)!r}: {problem}",
+                      hint=hint or f"supported sinks: {SUPPORTED}")
+
+
+_QUERY_SECRET = re.compile(r"(?P<key>[?&](?:password|passwd|pass|pw|token|secret)=)[^&#]*",
+                           re.IGNORECASE)
+
+
+def _shown(url: str) -> str:
+    """``url`` safe for an error message: no password in the user part nor in the query."""
+    return _QUERY_SECRET.sub(lambda m: f"{m['key']}***", public_url(url))
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -190,7 +200,9 @@ def _redis_sink(url: str, password: str | None, timeout: float) -> RedisSink:
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     unknown = sorted(set(query) - {"key", "max", "ca"})
     if unknown:
-        _bad(url, f"unknown option(s) {', '.join(unknown)} (known: key, max, ca)")
+        _bad(url, f"unknown option(s) {', '.join(unknown)} (known: key, max, ca)",
+             hint="a password goes in redis://:PASSWORD@HOST:PORT/DB or, better, in "
+                  "DEPLOYTRAIL_REDIS_PASSWORD" if _QUERY_SECRET.search(url) else None)
     max_text = query.get("max", str(DEFAULT_MAX))
     if not max_text.isdigit() or int(max_text) < 1:
         _bad(url, f"max={max_text!r} must be a whole number of events, at least 1")

@@ -19,12 +19,12 @@ import hashlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploytrail.clients.sinks import open_sink, public_url
-from deploytrail.errors import ServiceError
+from deploytrail.errors import ConfigError, ServiceError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ class Delivery:
     sent: int
     waiting: int
     error: ServiceError | None = None
+    #: Why the local spool could not be used (the events above say what that cost), if so.
+    spool_problem: str | None = None
 
 
 class Spool:
@@ -51,11 +53,7 @@ class Spool:
 
     def __init__(self, url: str, directory: Path | None = None) -> None:
         self.url = public_url(url)
-        if directory is None:
-            from deploytrail.paths import state_dir
-
-            directory = state_dir() / "spool"
-        self.directory = directory
+        self.directory = directory = _folder(directory)
         name = hashlib.sha256(self.url.encode("utf-8")).hexdigest()[:20]
         self.path = directory / f"{name}.jsonl"
         self.sink_file = directory / f"{name}.sink"
@@ -125,16 +123,23 @@ def deliver(url: str, lines: Sequence[str] = (), *, password: str | None = None,
             chunk: int = CHUNK, directory: Path | None = None) -> Delivery:
     """Send the spooled events of ``url`` and then ``lines``, in order; spool the rest.
 
-    Never raises for a sink failure (the error is in the returned :class:`Delivery`); a
-    malformed URL raises :class:`~deploytrail.errors.ConfigError` before anything is sent.
+    Never raises for a sink failure (the error is in the returned :class:`Delivery`), nor for
+    an unusable spool (its problem is in ``Delivery.spool_problem``; the new lines still go to
+    the sink). A malformed URL raises :class:`~deploytrail.errors.ConfigError` before anything
+    is sent.
     """
     sink = open_sink(url, password=password)
-    spool = Spool(url, directory)
-    with spool.locked():
-        spooled, clean = spool._read()
+    with ExitStack() as held:
+        try:
+            spool = Spool(url, directory)
+            held.enter_context(spool.locked())
+            spooled, clean = spool._read()
+        except OSError as exc:  # no state dir, read-only, not a folder: send without a spool
+            return _without_spool(sink, public_url(url), lines, _spool_problem(exc))
         queue = [*spooled, *lines]
         sent = 0
         error: ServiceError | None = None
+        unsaved: OSError | None = None
         try:
             for start in range(0, len(queue), chunk):
                 part = queue[start:start + chunk]
@@ -143,15 +148,69 @@ def deliver(url: str, lines: Sequence[str] = (), *, password: str | None = None,
         except ServiceError as exc:
             error = exc
         except Exception as exc:  # a library surprise must not lose the events either
-            error = ServiceError(f"events sink {spool.url}",
-                                 f"failed unexpectedly: {type(exc).__name__}: {exc}")
+            error = _surprise(spool.url, exc)
         finally:  # also on Ctrl-C: what was not sent is on disk before the interrupt goes on
             _close(sink)
-            if sent == 0 and lines and clean:
-                spool._append(lines)  # the cheap common failure: nothing went, add the new ones
-            elif sent or not clean:
-                spool._replace(queue[sent:])
-    return Delivery(spool.url, sent, len(queue) - sent, error)
+            unsaved = _write_back(spool, queue, sent, lines, clean)
+    waiting = len(queue) - sent
+    if unsaved is None:
+        return Delivery(spool.url, sent, waiting, error)
+    problem = _spool_problem(unsaved)
+    if error is None:  # all sent; the old spool may go again (event.id keeps it harmless)
+        return Delivery(spool.url, sent, 0, None, problem)
+    lost = min(len(lines), waiting)  # the old spool file still holds every earlier event
+    return Delivery(spool.url, sent, len(spooled),
+                    ServiceError(error.service, f"{error.message}; {lost} new event(s) lost, "
+                                 f"not spooled: {problem}", hint=SPOOL_HINT), problem)
+
+
+SPOOL_HINT = "make the state directory writable, or point DEPLOYTRAIL_HOME at a folder that is"
+
+
+def _surprise(url: str, exc: Exception) -> ServiceError:
+    return ServiceError(f"events sink {url}", f"failed unexpectedly: {type(exc).__name__}: {exc}")
+
+
+def _spool_problem(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"the local spool is unusable: {exc.strerror or type(exc).__name__}{where}"
+
+
+def _write_back(spool: Spool, queue: Sequence[str], sent: int, lines: Sequence[str],
+                clean: bool) -> OSError | None:
+    """Keep what was not sent (``queue[sent:]``) on disk; the OSError if that failed."""
+    try:
+        if sent == 0 and lines and clean:
+            spool._append(lines)  # the cheap common failure: nothing went, add the new ones
+        elif sent or not clean:
+            spool._replace(queue[sent:])
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _without_spool(sink: Sink, url: str, lines: Sequence[str], problem: str) -> Delivery:
+    """The spool cannot be used: send ``lines`` straight away, or report them lost."""
+    try:
+        if lines:
+            sink.send(lines)
+    except Exception as exc:
+        failed = exc if isinstance(exc, ServiceError) else _surprise(url, exc)
+        lost = ServiceError(failed.service, f"{failed.message}; {len(lines)} new event(s) lost, "
+                            f"not spooled: {problem}", hint=SPOOL_HINT)
+        return Delivery(url, 0, 0, lost, problem)
+    finally:
+        _close(sink)
+    return Delivery(url, len(lines), 0, None, problem)
+
+
+def _folder(directory: Path | None) -> Path:
+    """``directory``, by default the state dir's ``spool`` (OSError if that is unusable)."""
+    if directory is not None:
+        return directory
+    from deploytrail.paths import state_dir
+
+    return state_dir() / "spool"
 
 
 def _close(sink: Sink) -> None:
@@ -161,11 +220,14 @@ def _close(sink: Sink) -> None:
 
 
 def spools(directory: Path | None = None) -> list[tuple[str, int]]:
-    """Every sink with events waiting: ``(URL without password, count)``, sorted by URL."""
-    if directory is None:
-        from deploytrail.paths import state_dir
+    """Every sink with events waiting: ``(URL without password, count)``, sorted by URL.
 
-        directory = state_dir() / "spool"
+    An unusable state directory is a :class:`~deploytrail.errors.ConfigError` naming it.
+    """
+    try:
+        directory = _folder(directory)
+    except OSError as exc:
+        raise ConfigError(_spool_problem(exc), hint=SPOOL_HINT) from None
     found = []
     for sink_file in sorted(directory.glob("*.sink")) if directory.is_dir() else []:
         try:

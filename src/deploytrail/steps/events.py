@@ -14,8 +14,8 @@ __all__ = ["FLUSH", "STATUS"]
 
 def run_flush(args: Args, report: Reporter) -> int:
     from deploytrail.clients.sinks import open_sink
-    from deploytrail.clients.spool import deliver, spools
-    from deploytrail.errors import ServiceUnavailable
+    from deploytrail.clients.spool import SPOOL_HINT, deliver, spools
+    from deploytrail.errors import ConfigError, ServiceUnavailable
 
     password = args.text("redis_password")
     urls = args.many("events") or [url for url, _ in spools()]
@@ -27,6 +27,8 @@ def run_flush(args: Args, report: Reporter) -> int:
     stuck: list[str] = []
     for url in urls:
         done = deliver(url, password=password)
+        if done.spool_problem:
+            raise ConfigError(f"{done.url}: {done.spool_problem}", hint=SPOOL_HINT)
         if done.error is not None:
             stuck.append(f"{done.waiting} for {done.url} ({done.error.message})")
             report.warning(f"{done.url}: sent {done.sent}, {done.waiting} still waiting: "

@@ -42,10 +42,16 @@ def publish_marker(record: ReleaseRecord, phase: Phase, events: list[str], *,
     sink URL raises :class:`~deploytrail.errors.ConfigError` before anything is sent.
     """
     from deploytrail.clients.sinks import default_events_url, open_sink
-    from deploytrail.clients.spool import deliver
+    from deploytrail.clients.spool import SPOOL_HINT, deliver
     from deploytrail.events import deploy_event, now_iso, to_line
 
-    urls = list(dict.fromkeys(events)) or [default_events_url()]  # once per sink
+    try:
+        urls = list(dict.fromkeys(events)) or [default_events_url()]  # once per sink
+    except OSError as error:  # the default file sink lives in an unusable state directory
+        reporter.warning(f"deploy {phase} event not sent: no --events given and the state "
+                         f"directory for the default file sink is unusable ({error}); "
+                         f"{SPOOL_HINT}, or give --events")
+        urls = []
     for url in urls:
         open_sink(url, password=redis_password)  # validates every URL before sending any
     if phase == "start":
@@ -57,7 +63,9 @@ def publish_marker(record: ReleaseRecord, phase: Phase, events: list[str], *,
     spooled = []
     for url in urls:
         done = deliver(url, [line], password=redis_password)
-        if done.error is not None:
+        if done.error is not None and done.spool_problem:
+            reporter.warning(f"deploy {phase} event not sent: {done.error.message}")
+        elif done.error is not None:
             spooled.append(done.url)
             reporter.warning(
                 f"deploy {phase} event not sent: {done.error.message}; "
@@ -66,6 +74,10 @@ def publish_marker(record: ReleaseRecord, phase: Phase, events: list[str], *,
         else:
             earlier = f" after {done.sent - 1} spooled event(s)" if done.sent > 1 else ""
             reporter.progress(f"{document['event']['action']} sent to {done.url}{earlier}")
+            if done.spool_problem:
+                reporter.warning(f"deploy {phase} event sent to {done.url}, but "
+                                 f"{done.spool_problem}: an event a sink refuses would be "
+                                 f"lost; {SPOOL_HINT}")
     record.notes.setdefault("events", {})[phase] = {"id": document["event"]["id"],
                                                     "spooled": spooled}
 
