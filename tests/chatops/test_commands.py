@@ -83,3 +83,15 @@ def test_chat_cannot_point_an_alias_at_another_server() -> None:
                    "--nonprod-url https://evil.example.com", user="root", may_edit_aliases=True)
     assert not reply.ok and "cannot be set from chat" in reply.text
     assert open_store().all() == []
+
+
+def test_a_build_number_from_chat_cannot_carry_locator_syntax(
+    servers: tuple[FakeTeamCity, FakeTeamCity],
+) -> None:
+    nonprod, prod = servers
+    other = nonprod.add_build("Other_Build")
+    open_store().add(Alias("api", "Api_Build", "Api_DeployProd", nonprod_url=nonprod.url,
+                           prod_url=prod.url))
+    reply = handle(f"deploy api --build '1,id:{other.id}'", user="alice", environ=TOKENS)
+    assert not reply.ok and "has ','" in reply.text
+    assert nonprod.received() == [] and not other.pinned

@@ -49,3 +49,16 @@ def test_aliases_can_live_in_a_redis_hash(redis_db: RedisServer) -> None:
     assert main([*ADD, "--aliases", redis_db.url]) == 0
     assert redis_db.client().hexists("deploytrail:aliases", "api")
     assert open_store().all() == []
+
+
+def test_build_type_ids_and_branches_that_would_break_a_locator_are_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["alias", "add", "api", "--pin-build-type", "Api_Build,pinned:any",
+                 "--deploy-build-type", "Deploy to prod", "--branch", "fix(login"])
+    err = capsys.readouterr().err
+    assert code == 2 and "3 problem(s)" in err
+    assert "'Api_Build,pinned:any' is not a TeamCity build configuration id" in err
+    assert "'Deploy to prod' is not a TeamCity build configuration id" in err
+    assert "--branch: 'fix(login' has '('" in err
+    assert open_store().all() == []

@@ -84,3 +84,12 @@ def test_no_pinned_build_is_a_clear_failure(
     code, out, _ = pinned(capsys, nonprod)
     assert code == 1 and "no pinned successful build" in out
     assert "buildProblem" in out
+
+
+def test_a_pinned_build_id_that_is_not_a_number_is_bad_input(
+    nonprod: FakeTeamCity, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOYTRAIL_PINNED_BUILD_ID", "100,buildType:(id:Other)")
+    code, _, err = pinned(capsys, nonprod)
+    assert code == 2 and "--pinned-build-id" in err and "is not a build id" in err
+    assert nonprod.received() == []

@@ -251,3 +251,16 @@ def test_a_queue_answer_lost_with_the_queue_unreadable_does_not_claim_nothing_wa
     assert "NOT queued" not in err and "MAY have been queued" in err
     assert queued.properties["deploytrail.request_id"] in err
     assert "look at the queue and history of Api_DeployProd" in err
+
+
+def test_a_build_number_or_a_hand_edited_alias_cannot_inject_locator_dimensions(
+    nonprod: FakeTeamCity, prod: FakeTeamCity, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = nonprod.add_build("Other_Build")
+    add_alias(nonprod, prod.url)
+    code, _, err = promote(capsys, "--build", f"1,id:{other.id}")
+    assert code == 2 and f"--build: '1,id:{other.id}' has ','" in err
+    add_alias(nonprod, prod.url, branch="main),pinned:(any")  # as if the TOML were edited
+    code, _, err = promote(capsys)
+    assert code == 2 and "branch 'main),pinned:(any' has '(' ')' ','" in err
+    assert nonprod.received() == [] and prod.received() == [] and not other.pinned

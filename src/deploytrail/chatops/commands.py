@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from deploytrail.errors import AccessDenied, DeploytrailError, InputError
 from deploytrail.params import Args, Param, resolve
+from deploytrail.steps.alias import locator_check
 
 if TYPE_CHECKING:
     from deploytrail.clients.aliases import Alias
@@ -143,7 +144,7 @@ def _dispatch(words: list[str], *, user: str, room: str | None, may_edit: bool,
 
 
 _PROMOTE = (
-    Param("build", "Build number."),
+    Param("build", "Build number.", check=locator_check),
     Param("dry_run", "Change nothing.", kind="checkbox"),
 )
 

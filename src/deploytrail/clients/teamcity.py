@@ -9,6 +9,7 @@ raises :class:`WriteUnconfirmed` (done or not: unknown) rather than claim either
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from deploytrail.errors import ServiceError, ServiceUnavailable
+from deploytrail.errors import InputError, ServiceError, ServiceUnavailable
 
 __all__ = [
     "REQUEST_ID_PROPERTY",
@@ -27,6 +28,9 @@ __all__ = [
     "TestCounts",
     "WriteUnconfirmed",
     "branch_locator",
+    "build_id_problem",
+    "build_type_problem",
+    "locator_value_problem",
 ]
 
 #: Property a queued build carries so a failed queue request can be checked, not repeated.
@@ -125,13 +129,46 @@ class QueuedBuild:
     state: str = "queued"
 
 
+_BUILD_TYPE_ID = re.compile(r"[A-Za-z0-9_]{1,225}")
+
+
+def build_type_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a build configuration id (it goes into locators), or None."""
+    if _BUILD_TYPE_ID.fullmatch(value):
+        return None
+    return (f"{value!r} is not a TeamCity build configuration id: use its ID (letters, digits "
+            "and '_', e.g. Api_Build), not its name")
+
+
+def build_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a TeamCity build id (the internal number, not the build number)."""
+    return None if value.isascii() and value.isdigit() else f"{value!r} is not a build id (digits)"
+
+
+def locator_value_problem(value: str) -> str | None:
+    """Why a branch name or build number cannot go into a TeamCity locator as is, or None."""
+    bad = sorted({c for c in value if c in ",()" or not c.isprintable()})
+    if not value.strip():
+        return "is empty"
+    if bad:
+        return f"{value!r} has {' '.join(map(repr, bad))}, which a TeamCity locator cannot carry"
+    return None
+
+
+def _safe(what: str, value: str, problem: str | None) -> str:
+    if problem:
+        raise InputError(f"{what} {problem}",
+                         hint="fix the alias ('deploytrail alias add' replaces it) or the option")
+    return value
+
+
 def branch_locator(branch: str | None) -> str:
     """``branch:(default:true)`` for the default branch, else the named branch."""
     if not branch:
         return "branch:(default:true)"
     if branch in {"*", "<any>", "any"}:
         return "branch:(default:any)"
-    return f"branch:(name:{branch})"
+    return f"branch:(name:{_safe('branch', branch, locator_value_problem(branch))})"
 
 
 class _NoCookies(DefaultCookiePolicy):
@@ -175,26 +212,29 @@ class TeamCityClient:
         self, build_type: str, branch: str | None = None, count: int = 20
     ) -> list[Build]:
         """Newest first: finished, non-personal, non-canceled builds of ``build_type``."""
-        locator = (f"buildType:(id:{build_type}),{branch_locator(branch)},state:finished,"
-                   f"count:{count}")
+        locator = (f"buildType:(id:{_type(build_type)}),{branch_locator(branch)},"
+                   f"state:finished,count:{count}")
         return self._builds(locator, build_type)
 
     def build_by_number(
         self, build_type: str, number: str, branch: str | None = None
     ) -> Build | None:
-        locator = f"buildType:(id:{build_type}),number:{number},{branch_locator(branch)},count:1"
+        number = _safe("build number", number, locator_value_problem(number))
+        locator = (f"buildType:(id:{_type(build_type)}),number:{number},"
+                   f"{branch_locator(branch)},count:1")
         found = self._builds(locator, build_type)
         return found[0] if found else None
 
     def pinned_builds(self, build_type: str, count: int = 10) -> list[Build]:
         """Newest first: pinned, successful builds of ``build_type`` on any branch."""
         locator = (
-            f"buildType:(id:{build_type}),pinned:true,status:SUCCESS,"
+            f"buildType:(id:{_type(build_type)}),pinned:true,status:SUCCESS,"
             f"branch:(default:any),count:{count}"
         )
         return self._builds(locator, build_type)
 
     def build(self, build_id: str) -> Build:
+        _safe("build id", build_id, build_id_problem(build_id))
         data = self._json("GET", f"/app/rest/builds/id:{build_id}",
                           params={"fields": _BUILD_FIELDS}, what=f"build {build_id}")
         return Build.from_json(data)
@@ -265,6 +305,7 @@ class TeamCityClient:
         self, build_type: str, properties: Mapping[str, str], comment: str
     ) -> QueuedBuild:
         """Queue ``build_type``; if the request fails, look for it in the queue before failing."""
+        _type(build_type)
         request_id = str(uuid.uuid4())
         props = [{"name": k, "value": v} for k, v in {**properties,
                                                      REQUEST_ID_PROPERTY: request_id}.items()]
@@ -352,6 +393,10 @@ class TeamCityClient:
                                method=method, url=url, status=response.status_code,
                                body=response.text) from None
         return data if isinstance(data, dict) else {"value": data}
+
+
+def _type(build_type: str) -> str:
+    return _safe("build type", build_type, build_type_problem(build_type))
 
 
 def _never_sent(exc: Exception) -> bool:

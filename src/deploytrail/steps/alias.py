@@ -21,18 +21,40 @@ ALIASES = (
     ),
 )
 
+
+
+def build_type_check(value: str) -> str | None:
+    from deploytrail.clients.teamcity import build_type_problem
+
+    return build_type_problem(value)
+
+
+def build_id_check(value: str) -> str | None:
+    from deploytrail.clients.teamcity import build_id_problem
+
+    return build_id_problem(value)
+
+
+def locator_check(value: str) -> str | None:
+    """For a branch name or build number, which goes into a TeamCity locator."""
+    from deploytrail.clients.teamcity import locator_value_problem
+
+    return locator_value_problem(value)
+
+
 NAME = Param("name", "Alias name, e.g. api.", required=True, positional=True)
 
 ADD_PARAMS = (
     NAME,
     Param("pin_build_type", "Non-production build configuration id whose green build is "
-          "pinned, e.g. Api_Build.", required=True),
+          "pinned, e.g. Api_Build.", required=True, check=build_type_check),
     Param("deploy_build_type", "Production build configuration id to queue, e.g. "
-          "Api_DeployProd.", required=True),
+          "Api_DeployProd.", required=True, check=build_type_check),
     Param("nonprod_url", "Non-production TeamCity URL (default: --nonprod-teamcity-url of "
           "promote)."),
     Param("prod_url", "Production TeamCity URL (default: --prod-teamcity-url of promote)."),
-    Param("branch", "Branch whose builds are promoted (default: the default branch)."),
+    Param("branch", "Branch whose builds are promoted (default: the default branch).",
+          check=locator_check),
     Param("allow_user", "User allowed to promote (a name or glob); several allowed. "
           "Nobody listed: anyone.", multiple=True),
     Param("allow_room", "Chat room allowed to promote from; several allowed. None listed: "

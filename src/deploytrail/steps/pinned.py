@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deploytrail.params import RECORD, Param
 from deploytrail.step import Step
+from deploytrail.steps.alias import build_id_check, build_type_check
 
 TYPE_CHECKING = False  # typing is not imported at start-up: ``--help`` must stay fast
 if TYPE_CHECKING:
@@ -12,14 +13,15 @@ if TYPE_CHECKING:
 
 PARAMS = (
     Param("build_type", "Non-production build configuration id whose pinned build is deployed, "
-          "e.g. Api_Build.", required=True),
+          "e.g. Api_Build.", required=True, check=build_type_check),
     Param("teamcity_url", "Non-production TeamCity URL.", required=True),
     Param("nonprod_teamcity_token", "Access token for the non-production TeamCity.",
           kind="password"),
     # Not a meta-runner field: 'deploytrail promote' queues the production build with
     # env.DEPLOYTRAIL_PINNED_BUILD_ID, which a field of the same name would hide.
     Param("pinned_build_id", "Id of the pinned build to use (set by 'deploytrail promote'); "
-          "default: the newest pinned successful build.", cli_only=True),
+          "default: the newest pinned successful build.", cli_only=True,
+          check=build_id_check),
     Param("artifact", "Path of one artifact to link instead of the whole-build zip, e.g. "
           "dist/api.tar.gz."),
     *RECORD,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deploytrail.params import Param
 from deploytrail.step import Step
-from deploytrail.steps.alias import ALIASES
+from deploytrail.steps.alias import ALIASES, locator_check
 
 TYPE_CHECKING = False  # typing is not imported at start-up: ``--help`` must stay fast
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ PARAMS = (
     Param("alias", "Alias to promote (see 'deploytrail alias list').", required=True,
           positional=True),
     Param("build", "Build number to promote instead of the newest green one; it must pass the "
-          "same checks."),
+          "same checks.", check=locator_check),
     Param("as", "Who asks for the promotion (default: the local user); named on the pin and "
           "the production build."),
     Param("room", "Chat room the request comes from, checked against the alias's rooms."),
