@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploytrail.errors import RecordError
+from deploytrail.locking import exclusive
 
 __all__ = ["DEFAULT_PATH", "SCHEMA", "ReleaseRecord", "load", "record_path", "save", "update"]
 
@@ -142,28 +142,7 @@ def update(path: str | os.PathLike[str] | None = None) -> Iterator[ReleaseRecord
     """Load, let the caller change, save; concurrent steps take turns on a lock file."""
     target = record_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.with_name(target.name + ".lock")):
+    with exclusive(target.with_name(target.name + ".lock")):
         record = load(target)
         yield record
         save(record, target)
-
-
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "a+") as handle:
-        if sys.platform == "win32":  # pragma: no cover - Windows agents
-            import msvcrt
-
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-            try:
-                yield
-            finally:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from deploytrail.clients.sinks import open_sink, public_url
 from deploytrail.errors import ConfigError, ServiceError
+from deploytrail.locking import exclusive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -75,26 +75,10 @@ class Spool:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
+        """Held for every delivery, so concurrent processes take turns on this spool."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_file, "a+b") as handle:
-            if sys.platform == "win32":  # pragma: no cover - Windows agents
-                import msvcrt
-
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-                try:
-                    yield
-                finally:
-                    handle.seek(0)
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive(self.lock_file):
+            yield
 
     def _append(self, lines: Sequence[str]) -> None:
         if not self.sink_file.exists():
