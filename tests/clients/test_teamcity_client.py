@@ -207,6 +207,22 @@ def test_a_session_cookie_post_without_csrf_token_gets_teamcitys_403_text(
     assert reply.status_code == 403 and "CSRF" in reply.text
 
 
+def test_a_body_not_sent_as_json_gets_415_and_a_500_carries_teamcitys_text(
+    tc: FakeTeamCity,
+) -> None:
+    import requests
+
+    tc.add_build_type("Api_DeployProd")
+    reply = requests.post(f"{tc.url}/app/rest/buildQueue", data='{"buildType": {"id": "x"}}',
+                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    assert reply.status_code == 415 and tc.queued() == []
+    tc.break_on("POST", "buildQueue", 500)
+    with pytest.raises(ServiceError) as caught:
+        client(tc).queue_build("Api_DeployProd", {}, "c")
+    assert caught.value.status == 500 and "Internal Server Error" in str(caught.value)
+    assert "Api_DeployProd" in str(caught.value) and tc.url in str(caught.value)
+
+
 def test_a_server_that_is_down_is_service_unavailable_naming_the_server() -> None:
     from fakes.redis import free_port
 

@@ -6,7 +6,8 @@ locators (``buildType``, ``branch``, ``status``, ``state``, ``pinned``, ``number
 responses (a list returns only basic fields unless asked), ``pinInfo``, ``tags``, ``buildQueue``
 and ``testOccurrences``. Errors read like TeamCity's: 401 without a valid token, 403 with the
 CSRF text for a POST/PUT that carries a session cookie but no CSRF token, 404 for unknown builds
-or build configurations, 400 for a malformed locator or pin request.
+or build configurations, 400 for a malformed locator or pin request, 415 for a POST/PUT body
+not sent as JSON, and TeamCity's 500 text (``break_on(..., 500)``).
 
     tc = FakeTeamCity(token="t0k").start()
     tc.add_build_type("Api_Build")
@@ -261,12 +262,15 @@ class FakeTeamCity:
             refused = self._auth(request)
             if refused is not None:
                 return refused
+            unsupported = self._media_type(request)
+            if unsupported is not None:
+                return unsupported
             brk = self._take_break(request)
             if brk is not None and not brk[1]:
-                return Reply.text(f"{brk[0]} Service Unavailable: server is restarting", brk[0])
+                return _failure(brk[0])
             reply = handler(request)
             if brk is not None:
-                return Reply.text(f"{brk[0]} Bad Gateway: upstream timed out", brk[0])
+                return _failure(brk[0])
             reply.headers.setdefault("Set-Cookie", "TCSESSIONID=ABC123; Path=/; HttpOnly")
             return reply
 
@@ -295,6 +299,17 @@ class FakeTeamCity:
                 and not request.header("X-TC-CSRF-Token")):
             return Reply.text(CSRF_TEXT, 403)
         return None
+
+    @staticmethod
+    def _media_type(request: Request) -> Reply | None:
+        """TeamCity reads XML by default: a JSON body needs ``Content-Type: application/json``
+        (``text/plain`` is also taken for one tag name)."""
+        if request.method not in {"POST", "PUT"}:
+            return None
+        kind = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+        if kind == "application/json" or (kind == "text/plain" and request.path.endswith("/tags")):
+            return None
+        return Reply.text("HTTP 415 Unsupported Media Type", 415)
 
     def _fields(self, request: Request) -> dict[str, Any] | None:
         spec = request.arg("fields")
@@ -430,7 +445,10 @@ class FakeTeamCity:
         build, error = self._one(request)
         if build is None:
             return error or Reply.text("?", 500)
-        body = request.json() or {}
+        if (request.header("Content-Type") or "").startswith("text/plain"):
+            body = {"tag": [{"name": request.body.decode().strip()}]}
+        else:
+            body = request.json() or {}
         for tag in body.get("tag") or []:
             if tag.get("name") and tag["name"] not in build.tags:
                 build.tags.append(tag["name"])
@@ -467,3 +485,12 @@ class FakeTeamCity:
         tests = tests[: int(loc.get("count", "100"))]
         body = {"count": len(tests), "testOccurrence": tests}
         return Reply.json(apply_fields(body, self._fields(request)))
+
+
+def _failure(status: int) -> Reply:
+    """What TeamCity, or the proxy in front of it, answers with ``status``."""
+    if status == 500:
+        return Reply.text("Error has occurred during request processing (Internal Server Error)."
+                          "\nError: java.lang.IllegalStateException: database connection lost",
+                          500)
+    return Reply.text(f"{status} Service Unavailable: server is restarting", status)
