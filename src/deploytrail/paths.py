@@ -19,5 +19,13 @@ def state_dir() -> Path:
     else:
         base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
         path = Path(base) / "deploytrail"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from deploytrail.errors import ConfigError
+
+        raise ConfigError(
+            f"cannot use {path} as deploytrail's state directory: {exc.strerror}",
+            hint="set DEPLOYTRAIL_HOME to a writable folder",
+        ) from None
     return path
