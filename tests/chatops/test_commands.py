@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from deploytrail.chatops.commands import HELP, handle
@@ -95,3 +97,14 @@ def test_a_build_number_from_chat_cannot_carry_locator_syntax(
     reply = handle(f"deploy api --build '1,id:{other.id}'", user="alice", environ=TOKENS)
     assert not reply.ok and "has ','" in reply.text
     assert nonprod.received() == [] and not other.pinned
+
+
+def test_chat_cannot_choose_the_alias_store(tmp_path: Path) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text('[aliases.secret-svc]\npin_build_type = "A"\ndeploy_build_type = "B"\n')
+    for sub in ("list", "remove secret-svc"):
+        reply = handle(f"deploy alias {sub} --aliases {other}", user="root",
+                       may_edit_aliases=True)
+        assert not reply.ok and "--aliases is not an option" in reply.text
+        assert "secret-svc" not in reply.text
+    assert "secret-svc" in other.read_text()

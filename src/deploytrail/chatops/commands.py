@@ -192,7 +192,9 @@ def _commits(result: Promotion) -> list[str]:
 def _parse(params: Sequence[Param], words: list[str], command: str,
            store: str | None) -> Args:
     """Chat words → validated Args; nothing is read from the bot's environment."""
-    by_option = {p.option: p for p in params if not p.positional}
+    # The alias store is the bot's: from chat it could point the bot (and its Redis password)
+    # at any server, or read any file on the bot's host.
+    by_option = {p.option: p for p in params if not p.positional and p.name != "aliases"}
     positional = [p for p in params if p.positional]
     given: dict[str, object] = {"aliases": store}
     problems: list[str] = []
