@@ -92,6 +92,7 @@ def test_access_lists_match_names_globs_and_ignore_prefixes() -> None:
 def test_alias_names_are_checked() -> None:
     assert check_name("api") is None and check_name("billing-eu.v2") is None
     assert check_name("Api Prod") and check_name("help") and check_name("alias")
+    assert check_name("deploy")  # "!deploy deploy" would be read as "!deploy"
 
 
 def test_an_unknown_store_scheme_is_a_config_error() -> None:

@@ -23,7 +23,7 @@ from deploytrail.errors import ConfigError, ServiceError, ServiceUnavailable, Un
 __all__ = ["Alias", "AliasStore", "RedisAliasStore", "TomlAliasStore", "check_name", "open_store"]
 
 NAME = re.compile(r"[a-z0-9][-_.a-z0-9]{0,63}")
-RESERVED = {"alias", "help"}
+RESERVED = {"alias", "deploy", "help"}  # "deploy deploy" would read as "deploy"
 DEFAULT_REDIS_KEY = "deploytrail:aliases"
 
 
