@@ -97,3 +97,10 @@ def test_plain_reporter_writes_readable_text() -> None:
     assert "warning: redis is down" in err.getvalue()
     assert out.getvalue() == "12 commits\n"
     assert "##teamcity" not in err.getvalue() + out.getvalue()
+
+
+def test_a_percent_in_a_parameter_value_cannot_become_a_reference() -> None:
+    out = _Stdout()
+    TeamCityReporter(out=out).set_parameter("deploytrail.pinned.artifacts_url",
+                                            "https://tc/a%20b%2520%env.SECRET%")
+    assert "value='https://tc/a%%20b%%2520%%env.SECRET%%'" in out.getvalue()

@@ -144,7 +144,8 @@ class TeamCityReporter:
         self._messages.buildProblem(text[:4000], identity)
 
     def set_parameter(self, name: str, value: str) -> None:
-        self._messages.setParameter(name, value)
+        # a parameter's value is read for %references%: a literal percent is written %%
+        self._messages.setParameter(name, value.replace("%", "%%"))
 
     def status(self, text: str) -> None:
         self._messages.message("buildStatus", text=f"{{build.status.text}}; {text}")

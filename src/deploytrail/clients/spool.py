@@ -118,8 +118,11 @@ def deliver(url: str, lines: Sequence[str] = (), *, password: str | None = None,
             spool = Spool(url, directory)
             held.enter_context(spool.locked())
             spooled, clean = spool._read()
-        except OSError as exc:  # no state dir, read-only, not a folder: send without a spool
+        except OSError as exc:  # read-only, not a folder: send without a spool
             return _without_spool(sink, public_url(url), lines, _spool_problem(exc))
+        except ConfigError as exc:  # no usable state directory at all
+            return _without_spool(sink, public_url(url), lines,
+                                  f"the local spool is unusable: {exc.message}")
         queue = [*spooled, *lines]
         sent = 0
         error: ServiceError | None = None

@@ -43,11 +43,12 @@ def publish_marker(record: ReleaseRecord, phase: Phase, events: list[str], *,
     """
     from deploytrail.clients.sinks import default_events_url, open_sink
     from deploytrail.clients.spool import SPOOL_HINT, deliver
+    from deploytrail.errors import ConfigError
     from deploytrail.events import deploy_event, now_iso, to_line
 
     try:
         urls = list(dict.fromkeys(events)) or [default_events_url()]  # once per sink
-    except OSError as error:  # the default file sink lives in an unusable state directory
+    except ConfigError as error:  # the default file sink lives in an unusable state directory
         reporter.warning(f"deploy {phase} event not sent: no --events given and the state "
                          f"directory for the default file sink is unusable ({error}); "
                          f"{SPOOL_HINT}, or give --events")
