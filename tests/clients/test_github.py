@@ -122,9 +122,11 @@ def test_behind_and_identical_are_reported(
     status: str, ahead: int, behind: int,
 ) -> None:
     _, shas = history
-    changes = client(github).compare(REPO, shas[previous], shas[revision])
+    changes = client(github).compare(REPO, shas[previous], shas[revision][:10])
     assert (changes.status, changes.ahead_by, changes.behind_by) == (status, ahead, behind)
     assert changes.commits == []
+    assert changes.revision == shas[revision]  # the full sha, not the short one given
+    assert len(github.api.received()) == 1
 
 
 def test_diverged_is_reported(github: FakeGitHub, history: tuple[GitRepo, list[str]]) -> None:

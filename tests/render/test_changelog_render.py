@@ -28,6 +28,14 @@ def test_markdown_escaping_leaves_no_active_character() -> None:
     assert "&amp;amp;" in escaped and "&lt;b" in escaped
 
 
+def test_a_bare_url_in_commit_text_cannot_become_an_autolink() -> None:
+    out = render("markdown", "api", "prod", changes("see https://evil.example/x or www.evil.com"))
+    line = out.splitlines()[2]
+    assert "https\\://evil.example/x" in line and "www\\.evil.com" in line
+    assert "https://evil" not in line and "www.evil" not in line
+    assert escape_markdown("at 10:30 see a.b") == "at 10:30 see a.b"
+
+
 def test_huge_summaries_are_cut_in_text_and_markdown_but_not_in_json() -> None:
     data = changes("x" * 100_000)
     assert len(render("text", "api", "prod", data)) < 1000

@@ -108,7 +108,28 @@ def test_thousands_of_commits_are_cut_to_fit_jira_and_counted() -> None:
 
 def test_a_rollback_is_pointed_out() -> None:
     text = render_ticket(_record([], changelog_status="behind"), "deploytrail-x").description
-    assert "rollback" in text
+    assert "ROLLBACK" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "commits", "behind", "summary", "said"),
+    [
+        ("behind", 0, 3, "ROLLBACK api 1.4.2 to production (3 commits taken back)",
+         "3 commits of the previous release are taken back"),
+        ("diverged", 2, 1, "Release api 1.4.2 to production (2 commits, DIVERGED from the "
+         "previous release: 1 of its commits not included)", "has diverged from the previous"),
+        ("identical", 0, 0, "Release api 1.4.2 to production (no new commits, same revision as "
+         "the previous release)", "the same revision as the previous release"),
+    ],
+)
+def test_a_rollback_or_divergence_is_said_in_the_summary_and_the_description(
+    status: str, commits: int, behind: int, summary: str, said: str
+) -> None:
+    record = _record([_commit(i) for i in range(1, commits + 1)], changelog_status=status,
+                     notes={"changelog": {"ahead_by": commits, "behind_by": behind}})
+    ticket = render_ticket(record, "deploytrail-x")
+    assert ticket.summary == summary
+    assert said in ticket.description
 
 
 def test_a_custom_template_gets_the_same_escaping(tmp_path: Path) -> None:
@@ -120,6 +141,15 @@ def test_a_custom_template_gets_the_same_escaping(tmp_path: Path) -> None:
     assert text.startswith("Release api 1.4.2 to production (1 commit) by \\*eve\\* "
                            "[build|https://tc.example.com/viewLog.html?buildId=9021]")
     assert text.endswith("\\{code\\}x\\{code\\}")
+
+
+def test_a_value_at_a_line_start_cannot_make_a_heading_or_a_quote(tmp_path: Path) -> None:
+    template = tmp_path / "t.j2"
+    template.write_text("{% for c in commits %}{{ c.summary }}\n{% endfor %}")
+    record = _record([_commit(1, "h1. Owned"), _commit(2, "bq. quoted"), _commit(3, "H6.x")])
+    lines = render_ticket(record, "deploytrail-x", str(template)).description.splitlines()
+    assert lines == ["h1&#46; Owned", "bq&#46; quoted", "H6&#46;x"]
+    assert escape_wiki("see h1. in the middle") == "see h1. in the middle"
 
 
 def test_a_custom_template_cannot_reach_python_internals(tmp_path: Path) -> None:

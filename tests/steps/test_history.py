@@ -44,6 +44,19 @@ def test_history_lists_deployments_newest_first_as_a_table(
                                 "0123456789", "success", "3", "-", "alice"]
 
 
+def test_a_rollback_and_a_divergence_are_said_in_the_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ledger = Ledger()
+    _deploy(ledger, version="1.4.0", started_at="2026-01-01T10:00:00Z",
+            changelog_status="behind")
+    _deploy(ledger, version="1.4.3", started_at="2026-01-02T10:00:00Z",
+            changelog_status="diverged", commits=[{"sha": "a" * 40}] * 2)
+    assert main(["history"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "2 DIVERGED" in lines[1] and "ROLLBACK" in lines[2]
+
+
 def test_history_filters_by_service_and_env_and_limits(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -122,12 +122,16 @@ class GitHubClient:
             status = str(comparison.status)  # fetches page 1; the commits reuse it
             commits = [self._commit(c._rawData) for c in comparison.commits]
             base_sha = comparison.base_commit.sha
+            # Behind: the new revision is the merge base (an ancestor of the previous release).
+            merge_base = comparison.merge_base_commit.sha if not commits else None
         except (GithubException, requests.exceptions.RequestException) as exc:
             raise self._error(exc, full_name, f"compare {previous}...{revision}") from None
         if status not in ("ahead", "identical", "behind", "diverged"):
             raise ServiceError(SERVICE, f"unexpected comparison status {status!r}")
-        # The full sha of the new revision: the newest listed commit, or the base if identical.
-        head = commits[-1].sha if commits else base_sha if status == "identical" else revision
+        # The full sha of the new revision: the newest listed commit, the base if identical,
+        # the merge base if behind (never the tag, branch or short sha the user gave).
+        head = (commits[-1].sha if commits else base_sha if status == "identical"
+                else merge_base or revision)
         return Changes(
             cast(Status, status), base_sha, head, commits[::-1],
             ahead_by=comparison.ahead_by, behind_by=comparison.behind_by,

@@ -22,6 +22,9 @@ SUMMARY_LIMIT = 200
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # Every listed line starts with the commit link, so line-start markers (- + 1. #) need no care.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~>@])")
+# GitHub and most chat renderers link a bare "https://…" or "www.…" by themselves; an escaped
+# ":" or "." (shown as itself) stops that, so commit text never becomes a link.
+_AUTOLINK = re.compile(r"(?i)(\w)(:(?=//)|\.(?<=www\.))")
 
 
 def _clean(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -32,7 +35,7 @@ def _clean(text: str, limit: int = SUMMARY_LIMIT) -> str:
 def escape_markdown(text: str) -> str:
     """``text`` shown literally in Markdown (CommonMark, GitHub, Slack-style, Mattermost)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _AUTOLINK.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def _short(sha: str | None) -> str:

@@ -43,6 +43,7 @@ _INVISIBLE = re.compile(
 # Characters that start wiki markup: macros {x}, links [x], tables |, bold *, italic _,
 # strike -, underline +, sup ^, sub ~, citation ??, image !, numbered list #.
 _WIKI = re.compile(r"[\\{}\[\]|*_\-+^~?!#]")
+_BLOCK_START = re.compile(r"^(h[1-6]|bq)\.", re.I)
 _KEY = re.compile(r"[A-Z][A-Z0-9_]+-[1-9][0-9]{0,9}")
 _URL_SAFE = "/:?#@$&'()*+,;=%-._~"
 
@@ -61,17 +62,40 @@ def escape_wiki(value: object, limit: int = MAX_TEXT) -> str:
         # A doubled backslash is a line break in wiki markup, so a backslash is an entity.
         return "&#92;" if char == "\\" else "\\" + char
 
-    return _WIKI.sub(one, _one_line(value, limit))
+    text = _WIKI.sub(one, _one_line(value, limit))
+    # "h1. " and "bq. " make a heading or a quote when a template puts a value at a line start.
+    return _BLOCK_START.sub(r"\1&#46;", text)
 
 
 def ticket_summary(record: ReleaseRecord) -> str:
-    """``Release api 1.4.2 to production (12 commits)``: one line, at most 255 characters."""
+    """``Release api 1.4.2 to production (12 commits)``: one line, at most 255 characters.
+
+    A rollback says so in the summary itself (``ROLLBACK api 1.4.1 to production (3 commits
+    taken back)``), and so does a revision that diverged from the previous release or is the
+    same: a change board reading the ticket list must not mistake one for a normal release.
+    """
     what = record.version or (record.revision or "")[:12] or record.build_number or "new build"
     count = record.commit_count
-    noun = "commit" if count == 1 else "commits"
-    return _one_line(
-        f"Release {record.service} {what} to {record.environment} ({count} {noun})", 255
-    )
+    commits = f"{count} commit{'' if count == 1 else 's'}"
+    behind = _behind_by(record)
+    verb, detail = "Release", commits
+    if record.changelog_status == "behind":
+        verb = "ROLLBACK"
+        detail = f"{behind} commit{'' if behind == 1 else 's'} taken back" if behind else (
+            "behind the previous release")
+    elif record.changelog_status == "diverged":
+        detail = f"{commits}, DIVERGED from the previous release"
+        if behind:
+            detail += f": {behind} of its commits not included"
+    elif record.changelog_status == "identical":
+        detail = "no new commits, same revision as the previous release"
+    return _one_line(f"{verb} {record.service} {what} to {record.environment} ({detail})", 255)
+
+
+def _behind_by(record: ReleaseRecord) -> int:
+    """Commits of the previous release this one does not contain (``deploytrail changelog``)."""
+    found = (record.notes.get("changelog") or {}).get("behind_by")
+    return found if isinstance(found, int) and found > 0 else 0
 
 
 class _Made(str):
@@ -166,6 +190,7 @@ def context(record: ReleaseRecord, label: str, shown: int) -> dict[str, Any]:
         "revision_short": (record.revision or "")[:10],
         "previous_revision": record.previous_revision,
         "changelog_status": record.changelog_status,
+        "behind_by": _behind_by(record),
         "compare_url": record.compare_url,
         "build_number": record.build_number,
         "build_url": record.build_url,

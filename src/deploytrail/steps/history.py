@@ -50,7 +50,7 @@ def run(args: Args, report: Reporter) -> int:
             _flat(e.version),
             (e.revision or "-")[:10],
             _flat(e.outcome or "running"),
-            str(e.commit_count),
+            _changes(e.commit_count, e.changelog_status),
             _flat(e.ticket_key),
             _flat(e.triggered_by),
         )
@@ -60,6 +60,12 @@ def run(args: Args, report: Reporter) -> int:
     for row in rows:
         report.info("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return 0
+
+
+def _changes(count: int, status: str | None) -> str:
+    """The commit count, with a rollback or a divergence said in the same cell."""
+    said = {"behind": "ROLLBACK", "diverged": f"{count} DIVERGED", "identical": "0 (same rev)"}
+    return said.get(status or "", str(count))
 
 
 def _flat(value: str | None, limit: int = 40) -> str:
