@@ -73,6 +73,18 @@ def test_redirects_are_followed_and_the_auth_header_sent(fake_api: FakeAPI) -> N
         "Bearer s3cr3t-token")
 
 
+def test_the_auth_header_is_not_sent_on_to_another_host(fake_api: FakeAPI) -> None:
+    with FakeAPI() as elsewhere:  # another port: another origin, as requests sees it
+        serve(elsewhere, Reply.json({"revision": SHA}))
+        fake_api.route("GET", r"/old", lambda r: Reply(
+            302, b"", {"Location": elsewhere.url + "/deployment-info"}))
+        info = DeploymentInfoClient(fake_api.url + "/old",
+                                    auth_header="X-Api-Key: s3cr3t-token").fetch()
+        assert info.revision == SHA
+        assert fake_api.received()[0].header("X-Api-Key") == "s3cr3t-token"
+        assert elsewhere.received()[0].header("X-Api-Key") is None
+
+
 def test_a_malformed_auth_header_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="Name: value"):
         DeploymentInfoClient("https://x/deployment-info", auth_header="just-a-token")

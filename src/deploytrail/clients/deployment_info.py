@@ -65,6 +65,8 @@ class DeploymentInfoClient:
         self.field = field
         self.verify: bool | str = ca_bundle or verify
         self.headers = {"Accept": "application/json", "User-Agent": "deploytrail"}
+        #: The configured secret header's name: dropped when a redirect leaves the host.
+        self.secret_header: str | None = None
         if auth_header:
             name, sep, value = auth_header.partition(":")
             if not sep or not name.strip() or not value.strip():
@@ -73,15 +75,29 @@ class DeploymentInfoClient:
                     hint="e.g. 'Authorization: Bearer TOKEN' in DEPLOYTRAIL_INFO_HEADER",
                 )
             self.headers[name.strip()] = value.strip()
+            self.secret_header = name.strip()
         self.timeout = timeout
 
     def fetch(self) -> DeploymentInfo:
         """GET the endpoint (following redirects) and return what the service runs."""
         import requests
 
+        secret = self.secret_header
+
+        class Session(requests.Session):
+            """requests drops only ``Authorization`` when a redirect changes the host, port or
+            scheme; the configured header (``X-Api-Key: …``) is dropped there too."""
+
+            def rebuild_auth(self, prepared: Any, response: Any) -> None:
+                old, new = response.request.url, prepared.url
+                if secret and self.should_strip_auth(old, new):  # type: ignore[no-untyped-call]
+                    prepared.headers.pop(secret, None)
+                super().rebuild_auth(prepared, response)  # type: ignore[no-untyped-call]
+
         try:
-            response = requests.get(self.url, headers=self.headers, timeout=self.timeout,
-                                    verify=self.verify, allow_redirects=True)
+            with Session() as session:
+                response = session.get(self.url, headers=self.headers, timeout=self.timeout,
+                                       verify=self.verify, allow_redirects=True)
         except requests.exceptions.SSLError as exc:
             raise ServiceUnavailable(
                 SERVICE, f"TLS verification failed: {shorten(str(exc), 200)}",
