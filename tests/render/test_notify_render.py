@@ -104,6 +104,31 @@ def test_hostile_commit_text_is_neutralised_in_both_formats(hostile: str) -> Non
         assert len(body) < 2000
 
 
+def _mattermost_mentions(text: str) -> list[str]:
+    """The words Mattermost's mention parser would read as mentions (StandardMentionParser:
+    split at anything but letters, digits and ":.-_@", trim leading ":.-_")."""
+    import re as _re
+
+    words = [w.lstrip(":.-_") for w in _re.split(r"[^\w:.\-@]|_(?=@)", text) if w]
+    return [w for w in words if _re.match(r"@\w", w)]
+
+
+@pytest.mark.parametrize(
+    "summary", [".@channel", "-@here", "_@all", "+@channel", ":@here", "x@everyone", "(@here)",
+                "fix.@channel now", "a-@all"])
+def test_a_mention_behind_punctuation_notifies_nobody_in_either_format(summary: str) -> None:
+    message = render_message(record(commits=[commit(0, summary)], triggered_by=summary),
+                             "finish")
+    for body in (message.markdown, message.text):
+        assert _mattermost_mentions(body) == [], body
+        assert "@everyone" not in body and "@here" not in body
+
+
+def test_an_email_address_is_left_as_it_is() -> None:
+    assert clean("mail bob@example.com or ops+deploy@corp.io") == (
+        "mail bob@example.com or ops+deploy@corp.io")
+
+
 def test_link_syntax_and_template_code_in_a_commit_arrive_as_literal_text() -> None:
     commits = [commit(0, HOSTILE[2]), commit(1, HOSTILE[3])]
     message = render_message(record(commits=commits), "finish")

@@ -49,7 +49,11 @@ _INVISIBLE = re.compile(
     "\ufff9-\ufffb]"
 )
 # @channel, @here, @everyone, @room, @user: a zero-width space keeps it from notifying anyone.
-_MENTION = re.compile(r"(?<![\w.+\-])@(?=[\w!#])")
+# Only an @ right after a letter or digit is left alone (bob@example.com): Mattermost strips
+# leading ".-_:" from a word and splits at "+", so ".@channel" or "_@all" would still notify;
+# the room-wide words are broken wherever they appear ("x@everyone").
+_MENTION = re.compile(
+    r"(?<![^\W_])@(?=[\w!#])|@(?=(?:everyone|here|channel|all|room|group)\b)", re.I)
 _SERVICE_MESSAGE = re.compile(r"##(?=teamcity)", re.I)
 _MARKDOWN = re.compile(r"([\\`*_\[\]()#!~|])")
 _URL_SAFE = "/:?#[]@!$&'()*+,;=%-._~"
