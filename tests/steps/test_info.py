@@ -48,3 +48,15 @@ def test_a_revision_that_is_not_a_sha_is_refused(
 def test_out_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", "write", "--revision", SHA]) == 2
     assert "--out is required" in capsys.readouterr().err
+
+
+def test_an_out_path_that_cannot_be_written_is_an_input_error_leaving_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("")
+    assert main(["info", "write", "--revision", SHA, "--out", str(tmp_path / "afile" / "x")]) == 2
+    assert f"cannot write {tmp_path / 'afile' / 'x'}" in capsys.readouterr().err
+    assert main(["info", "write", "--revision", SHA, "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 from deploytrail.params import Param
 from deploytrail.step import Step
@@ -15,11 +14,17 @@ if TYPE_CHECKING:
     from deploytrail.params import Args
     from deploytrail.teamcity import Reporter
 
-_REVISION = re.compile(r"[0-9a-fA-F]{7,40}")
+
+
+def _revision_problem(value: str) -> str | None:
+    from deploytrail.clients.deployment_info import is_revision
+
+    return None if is_revision(value) else "is not a 7-40 hex commit id"
+
 
 PARAMS = (
     Param("revision", "Git sha the service now runs (7-40 hex characters).", required=True,
-          check=lambda v: None if _REVISION.fullmatch(v) else "is not a 7-40 hex commit id",
+          check=_revision_problem,
           teamcity_default="%build.vcs.number%"),
     Param("version", "Version of the service, e.g. 1.4.2."),
     Param("build_number", "Build number of the release.", teamcity_default="%build.number%"),
@@ -31,6 +36,7 @@ PARAMS = (
 def write_info(out: Path, revision: str, *, version: str | None = None,
                build_number: str | None = None) -> dict[str, str | None]:
     """Write the JSON atomically (temp file + rename) so a reader never sees half a file."""
+    import contextlib
     import json
     import uuid
     from datetime import datetime, timezone
@@ -41,10 +47,21 @@ def write_info(out: Path, revision: str, *, version: str | None = None,
         "version": version,
         "build_number": build_number,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from deploytrail.errors import InputError
+
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder", hint="give the path of the JSON file to "
+                         f"write, e.g. {out / 'deployment-info.json'}")
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # nothing to remove when the folder is missing
+            tmp.unlink()
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}",
+                         hint="give --out a path in a folder this agent may write to") from None
     return data
 
 
