@@ -155,6 +155,18 @@ def test_a_bad_tickets_url_or_field_is_an_input_error_listing_every_problem(
     assert "labels is set by deploytrail" in err and "cannot be a JIRA label" in err
 
 
+@pytest.mark.parametrize("delays", ["-1", "1,nan", "inf", "1,x", "100000"])
+def test_retry_delays_that_could_fail_or_never_end_are_refused(
+    jira: FakeJira, delays: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _save_record()
+    monkeypatch.setenv("DEPLOYTRAIL_JIRA_RETRY_DELAYS", delays)
+    assert main(["ccb", "--tickets", _target(jira)]) == 2
+    assert "DEPLOYTRAIL_JIRA_RETRY_DELAYS" in capsys.readouterr().err
+    assert jira.received() == []
+
+
 def test_a_record_without_service_is_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:
     records.save(ReleaseRecord())
     assert main(["ccb"]) == 2

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMENT_STEP", "STEP", "comment_outcome", "deployment_label", "file_ticket"]
 
+#: Longest wait between two JIRA retries a user may configure, in seconds.
+MAX_RETRY_DELAY = 300.0
 _RESERVED = ("project", "issuetype", "summary", "description", "labels", "components")
 
 
@@ -100,10 +102,14 @@ def _delays(text: str) -> tuple[float, ...]:
     from deploytrail.errors import ConfigError
 
     try:
-        return tuple(float(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError as exc:
-        raise ConfigError(f"DEPLOYTRAIL_JIRA_RETRY_DELAYS={text!r} is not a list of seconds",
-                          hint="e.g. DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8") from exc
+        delays = tuple(float(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        delays = (-1.0,)
+    if not all(0 <= delay <= MAX_RETRY_DELAY for delay in delays):  # also refuses nan and inf
+        raise ConfigError(f"DEPLOYTRAIL_JIRA_RETRY_DELAYS={text!r} is not a list of seconds "
+                          f"between 0 and {MAX_RETRY_DELAY:g}",
+                          hint="e.g. DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8")
+    return delays
 
 
 def _jira(tickets: str, email: str | None, token: str | None,
