@@ -121,3 +121,47 @@ def test_a_record_left_by_an_earlier_teamcity_build_is_not_continued(
     fresh = record.load(path)
     assert fresh.ticket_key is None and fresh.deployment_id != first_id
     assert fresh.teamcity_build_id == "101"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [("notes", [], "notes (list, expected an object)"),
+     ("commits", "abc", "commits (str, expected a list of objects)"),
+     ("commits", ["abc"], "commits (list, expected a list of objects)"),
+     ("service", 5, "service (int, expected text or null)"),
+     ("changelog_truncated", "yes", "changelog_truncated (str, expected true or false)"),
+     ("deployment_id", None, "deployment_id (NoneType, expected text)")],
+)
+def test_a_hand_edited_record_with_a_wrong_type_names_the_file_and_the_field(
+    tmp_path: Path, field: str, value: object, expected: str
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"schema": record.SCHEMA, "service": "api", field: value}))
+    with pytest.raises(RecordError) as caught:
+        record.load(path)
+    assert str(path) in str(caught.value) and expected in str(caught.value)
+
+
+def test_a_record_that_cannot_be_written_is_a_record_error_leaving_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "afile").write_text("x")
+    path = tmp_path / "afile" / "r.json"
+    with pytest.raises(RecordError, match=r"cannot write release record .*afile"), \
+            record.update(path):
+        pass
+    with pytest.raises(RecordError, match="writable folder"):
+        record.save(record.ReleaseRecord(), path)
+    folder = tmp_path / "folder"
+    (folder / "r.json").mkdir(parents=True)  # a directory where the file should be
+    with pytest.raises(RecordError, match="cannot write release record"):
+        record.save(record.ReleaseRecord(), folder / "r.json")
+    assert [p.name for p in folder.iterdir()] == ["r.json"]  # no temp file left
+
+
+def test_an_error_inside_update_is_not_mistaken_for_an_unwritable_record(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(FileNotFoundError), record.update(tmp_path / "r.json"):
+        open(tmp_path / "missing")  # noqa: SIM115 - the caller's own error passes through
+    assert not (tmp_path / "r.json").exists()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,35 @@ class ReleaseRecord:
                 hint="point DEPLOYTRAIL_RECORD (or --record) at a deploytrail record, "
                 "or delete the file",
             )
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        try:
-            return cls(**values)
-        except TypeError as exc:  # pragma: no cover - dataclass rejects nothing it declares
-            raise RecordError(f"{source} has unexpected fields: {exc}") from exc
+        values = {k: v for k, v in data.items() if k in _SHAPES}
+        wrong = [f"{name} ({type(value).__name__}, expected {_SHAPES[name][1]})"
+                 for name, value in values.items() if not _SHAPES[name][0](value)]
+        if wrong:
+            raise RecordError(
+                f"release record {source} has fields of the wrong type: {', '.join(wrong)}",
+                hint=f"fix those fields, or delete {source} to start a new deployment record",
+            )
+        return cls(**values)
+
+
+def _is_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_commits(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+#: What each field of a saved record must hold (a hand-edited file is checked on load).
+_SHAPES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "deployment_id": (lambda v: isinstance(v, str) and v != "", "text"),
+    "changelog_truncated": (lambda v: isinstance(v, bool), "true or false"),
+    "commits": (_is_commits, "a list of objects"),
+    "pinned": (lambda v: isinstance(v, dict), "an object"),
+    "notes": (lambda v: isinstance(v, dict), "an object"),
+}
+_SHAPES.update({f.name: (_is_text, "text or null") for f in fields(ReleaseRecord)
+                if f.name not in _SHAPES})
 
 
 def _current_build_id() -> str | None:
@@ -126,14 +149,19 @@ def load(path: str | os.PathLike[str] | None = None) -> ReleaseRecord:
 def save(record: ReleaseRecord, path: str | os.PathLike[str] | None = None) -> Path:
     """Write the record atomically: a temp file in the same folder, then rename."""
     target = record_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(record.to_json(), handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(record.to_json(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        with suppress(OSError):
+            tmp.unlink()
+        raise _unwritable(target, exc) from None
     return target
 
 
@@ -141,8 +169,20 @@ def save(record: ReleaseRecord, path: str | os.PathLike[str] | None = None) -> P
 def update(path: str | os.PathLike[str] | None = None) -> Iterator[ReleaseRecord]:
     """Load, let the caller change, save; concurrent steps take turns on a lock file."""
     target = record_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive(target.with_name(target.name + ".lock")):
+    with ExitStack() as stack:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive(target.with_name(target.name + ".lock")))
+        except OSError as exc:
+            raise _unwritable(target, exc) from None
         record = load(target)
         yield record
         save(record, target)
+
+
+def _unwritable(target: Path, exc: OSError) -> RecordError:
+    return RecordError(
+        f"cannot write release record {target}: {exc.strerror or exc}"
+        + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""),
+        hint="point DEPLOYTRAIL_RECORD (or --record) at a file in a writable folder",
+    )
