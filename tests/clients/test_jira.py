@@ -96,6 +96,14 @@ def test_a_dropped_response_after_create_finds_the_issue_on_retry(jira: FakeJira
     assert len(jira.received("POST", r"/issue$")) == 1
 
 
+def test_an_answer_cut_short_after_create_finds_the_issue_on_retry(jira: FakeJira) -> None:
+    jira.cut_create_responses(1)
+    issue, created = _client(jira).create_once("CHG", "deploytrail-1", dict(FIELDS))
+    assert issue.key == "CHG-1" and not created
+    assert len(jira.issues) == 1
+    assert len(jira.received("POST", r"/issue$")) == 1
+
+
 def test_a_timeout_after_create_finds_the_issue_on_retry(jira: FakeJira) -> None:
     jira.slow_create_responses(1, 1.5)
     issue, _ = _client(jira, timeout=0.5).create_once("CHG", "deploytrail-1", dict(FIELDS))

@@ -8,7 +8,8 @@
 
 A handler gets a :class:`Request` and returns a :class:`Reply`. ``api.fail_next(n, status)``
 makes the next n requests answer with an error first; ``api.drop_next(n)`` closes the connection
-after the handler ran (the server did the work, the client never hears of it).
+after the handler ran (the server did the work, the client never hears of it);
+``api.cut_next(n)`` sends the status and half the body, then closes (an answer cut short).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class FakeAPI:
         self.requests: list[Request] = []
         self._failures: list[int] = []
         self._drops = 0
+        self._cuts = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -97,6 +99,10 @@ class FakeAPI:
     def drop_next(self, count: int = 1) -> None:
         with self._lock:
             self._drops += count
+
+    def cut_next(self, count: int = 1) -> None:
+        with self._lock:
+            self._cuts += count
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> FakeAPI:
@@ -157,10 +163,13 @@ class FakeAPI:
         with self._lock:
             self.requests.append(request)
             failure = self._failures.pop(0) if self._failures else None
-            drop = False
+            drop = cut = False
             if failure is None and self._drops:
                 self._drops -= 1
                 drop = True
+            elif failure is None and self._cuts:
+                self._cuts -= 1
+                cut = True
         if failure is not None:
             reply = Reply.text(getattr(self, "_failure_body", "error"), failure)
         else:
@@ -174,6 +183,12 @@ class FakeAPI:
             http.send_header(key, value)
         http.send_header("Content-Length", str(len(reply.body)))
         http.end_headers()
+        if cut:
+            http.wfile.write(reply.body[: len(reply.body) // 2])
+            http.wfile.flush()
+            http.close_connection = True
+            http.connection.close()
+            return
         if http.command != "HEAD":
             http.wfile.write(reply.body)
 

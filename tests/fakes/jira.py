@@ -54,12 +54,17 @@ class FakeJira(FakeAPI):
         self._counter = 0
         self._state = threading.Lock()
         self._drop_creates = 0
+        self._cut_creates = 0
         self._slow_creates: list[float] = []
         self._routes()
 
     # --- failure modes ----------------------------------------------------------------------
     def drop_create_responses(self, count: int = 1) -> None:
         self._drop_creates += count
+
+    def cut_create_responses(self, count: int = 1) -> None:
+        """Create the issue, then send only half of the answer."""
+        self._cut_creates += count
 
     def slow_create_responses(self, count: int, seconds: float) -> None:
         self._slow_creates.extend([seconds] * count)
@@ -69,6 +74,9 @@ class FakeJira(FakeAPI):
         if self._drop_creates and http.command == "POST" and re.fullmatch(API + "/issue", path):
             self._drop_creates -= 1
             self.drop_next(1)
+        if self._cut_creates and http.command == "POST" and re.fullmatch(API + "/issue", path):
+            self._cut_creates -= 1
+            self.cut_next(1)
         super()._handle(http)
 
     # --- routes -----------------------------------------------------------------------------

@@ -278,7 +278,9 @@ class JiraClient:
         if isinstance(exc, JIRAError):
             return exc.status_code is not None and (exc.status_code >= 500 or
                                                     exc.status_code == 429)
-        return isinstance(exc, (requests.ConnectionError, requests.Timeout))
+        # an answer cut short (ChunkedEncodingError) may follow a create that happened
+        return isinstance(exc, (requests.ConnectionError, requests.Timeout,
+                                requests.exceptions.ChunkedEncodingError))
 
     @staticmethod
     def _wait(exc: Exception, delay: float) -> float:
