@@ -97,7 +97,16 @@ class Param:
 
     @property
     def ui_label(self) -> str:
-        return self.label or self.name.replace("_", " ").capitalize() + ":"
+        """``jira_ca_bundle`` → ``JIRA CA bundle:`` (names and acronyms keep their spelling)."""
+        if self.label:
+            return self.label
+        words = [_LABEL_WORDS.get(word, word) for word in self.name.split("_")]
+        return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]]) + ":"
+
+
+_LABEL_WORDS = {"url": "URL", "github": "GitHub", "jira": "JIRA", "teamcity": "TeamCity",
+                "ca": "CA", "id": "ID", "nonprod": "non-prod", "json": "JSON", "http": "HTTP",
+                "redis": "Redis", "kibana": "Kibana", "logstash": "Logstash"}
 
 
 class Args:

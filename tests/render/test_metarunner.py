@@ -37,7 +37,9 @@ def _hostile_step() -> Step:
         params=(
             Param("plain", HOSTILE, default=HOSTILE),
             Param("token", HOSTILE, kind="password", default="do-not-ship-me"),
-            Param("choice", HOSTILE, kind="select", choices=("a'b", "c|d", "e]")),
+            Param("choice", HOSTILE, kind="select", choices=("a'b", "c|d", "e]"), default="e]"),
+            Param("maybe", HOSTILE, kind="select", choices=("success", "failure")),
+            Param("jira_ca_bundle", "j"),
             Param("flag", HOSTILE, kind="checkbox"),
             Param("needed", HOSTILE, required=True),
         ),
@@ -202,3 +204,27 @@ def test_docs_check_fails_when_the_page_is_stale(tmp_path: Path) -> None:
     assert main(["docs", "--out", str(page), "--check"]) == 0
     page.write_text(page.read_text() + "edited by hand\n")
     assert main(["docs", "--out", str(page), "--check"]) == 1
+
+
+def test_a_select_that_may_stay_empty_is_a_text_field_naming_its_choices() -> None:
+    """TeamCity would show an empty select as its first choice and save it on the user's
+    behalf (an outcome of 'success' nobody chose)."""
+    root = _tree(render(_hostile_step()))
+    field = root.find("settings/parameters/param[@name='env.DEPLOYTRAIL_MAYBE']")
+    spec = _spec_attrs(field.get("spec"))
+    assert spec["__type__"] == "text" and field.get("value") == ""
+    assert "One of: success, failure; or leave empty." in spec["description"]
+    for step in STEPS.values():
+        if step.metarunner:
+            for param in _tree(render(step)).iter("param"):
+                if (param.get("spec") or "").startswith("select "):
+                    assert param.get("value"), (step.id, param.get("name"))
+
+
+def test_labels_keep_the_spelling_of_names_and_acronyms() -> None:
+    root = _tree(render(_hostile_step()))
+    spec = root.find("settings/parameters/param[@name='env.DEPLOYTRAIL_JIRA_CA_BUNDLE']")
+    assert _spec_attrs(spec.get("spec"))["label"] == "JIRA CA bundle:"
+    assert Param("github_url", "g").ui_label == "GitHub URL:"
+    assert Param("nonprod_teamcity_token", "t").ui_label == "Non-prod TeamCity token:"
+    assert Param("env", "e", label="Environment:").ui_label == "Environment:"

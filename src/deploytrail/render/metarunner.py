@@ -46,7 +46,7 @@ class _Field:
 
 def spec_for(param: Param) -> str:
     """The ``spec`` attribute: type, then attributes in a fixed order, service-message escaped."""
-    kind = param.kind
+    kind = _ui_kind(param)
     attrs: list[tuple[str, str]] = []
     if kind == "checkbox":
         attrs += [("checkedValue", "true"), ("uncheckedValue", "false")]
@@ -64,8 +64,17 @@ def spec_for(param: Param) -> str:
     return kind + "".join(f" {key}='{escape(value)}'" for key, value in attrs)
 
 
+def _ui_kind(param: Param) -> str:
+    """A select that may be left empty is a text field: TeamCity shows a select with an empty
+    value as its first choice and saves that choice, silently answering for the user."""
+    empty = not (param.required or param.default or param.teamcity_default)
+    return "text" if param.kind == "select" and empty else param.kind
+
+
 def _describe(param: Param) -> str:
     text = param.help
+    if param.kind == "select" and _ui_kind(param) == "text":
+        text += f" One of: {', '.join(param.choices)}; or leave empty."
     if param.multiple:
         text += " Separate several values with spaces or new lines."
     if param.secret:
