@@ -126,3 +126,31 @@ def test_help_imports_only_what_a_bare_argparse_program_imports_plus_deploytrail
     )
     extra = {m for m in ours - baseline if not m.startswith("deploytrail")}
     assert extra <= {"__future__", "signal", "_signal", "textwrap"}, sorted(extra)
+
+
+@pytest.mark.parametrize("teamcity", [False, True])
+def test_a_secret_given_on_the_command_line_is_masked_in_everything_printed(
+    teamcity: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deploytrail.errors import ServiceError
+    from deploytrail.params import Args, Param
+    from deploytrail.step import Step
+
+    def run(args: Args, report: object) -> int:
+        header = args.text("header") or ""
+        report.info(f"sending {header} and {args.text('key')} to {args.many('chat')}")  # type: ignore[attr-defined]
+        raise ServiceError("svc", f"rejected key {args.text('key')}; token {header.split()[-1]}")
+
+    step = Step(words=("secret-test",), summary="t", run=run, metarunner=False, params=(
+        Param("key", "k", kind="password"), Param("header", "h", kind="password"),
+        Param("chat", "c", kind="password", multiple=True, default="console")))
+    monkeypatch.setitem(STEPS, step.id, step)
+    if teamcity:
+        monkeypatch.setenv("TEAMCITY_VERSION", "2025.03")
+    monkeypatch.setenv("DEPLOYTRAIL_HEADER", "Authorization: Bearer hdrT0ken9876")
+    code = main(["secret-test", "--key", f"cliKey{teamcity}42"])
+    captured = capsys.readouterr()
+    assert code == 3
+    printed = captured.out + captured.err
+    assert f"cliKey{teamcity}42" not in printed and "hdrT0ken9876" not in printed
+    assert "rejected key ***" in printed and "console" in printed

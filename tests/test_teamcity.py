@@ -57,6 +57,26 @@ def test_every_hostile_value_stays_inside_one_well_formed_message(value: str) ->
         assert MESSAGE.match(line), line[:200]
 
 
+#: A single-value message: ``##teamcity[name 'value']``.
+SINGLE = re.compile(r"^##teamcity\[\w+ '([^'|\[\]\n\r]|\|['|\[\]nrxlp]|\|0x[0-9a-f]{4})*'\]$")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_every_reporter_method_keeps_a_hostile_value_inside_its_message(value: str) -> None:
+    out = _Stdout()
+    reporter = TeamCityReporter(out=out)
+    with reporter.block(value, value):
+        reporter.progress(value)
+        reporter.status(value)
+        reporter.publish(value)
+        reporter.tag(value)
+        reporter.problem(value, identity="deploytrail_x")
+    lines = _messages(out.getvalue())
+    assert len(lines) == 7
+    for line in lines:
+        assert MESSAGE.match(line) or SINGLE.match(line), line[:200]
+
+
 def test_escape_follows_the_teamcity_rules() -> None:
     assert escape("a'b|c[d]e\nf\rg") == "a|'b||c|[d|]e|nf|rg"
     assert escape("ë") == "|0x00eb"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["SECRET_ENV_SUFFIXES", "mask_url", "redact", "secret_values", "shorten"]
+__all__ = ["SECRET_ENV_SUFFIXES", "mask_url", "redact", "remember", "secret_values", "shorten"]
 
 #: Environment variables whose names end like this hold secrets.
 SECRET_ENV_SUFFIXES = ("TOKEN", "PASSWORD", "SECRET", "API_KEY", "APIKEY")
@@ -28,15 +28,30 @@ def shorten(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+#: Secret values this process was given some other way (a password param on the command line,
+#: or one whose variable name does not look secret, such as DEPLOYTRAIL_CHAT).
+_REMEMBERED: set[str] = set()
+
+
+def remember(value: str) -> None:
+    """Treat ``value`` (and its last word, the token of ``Authorization: Bearer TOKEN``) as a
+    secret in everything redacted from now on."""
+    words = value.split()
+    for piece in (value.strip(), words[-1] if len(words) > 1 else ""):
+        if len(piece) >= 8 or (piece == value.strip() and len(piece) >= 4):
+            _REMEMBERED.add(piece)
+
+
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
-    """The values of every secret-looking ``DEPLOYTRAIL_*``/``TEAMCITY_*`` variable (4+ chars)."""
+    """Every secret-looking ``DEPLOYTRAIL_*``/``TEAMCITY_*`` variable's value (4+ chars), and
+    (for the process environment) the values given to :func:`remember`."""
     env = os.environ if environ is None else environ
-    values = []
+    values = set(_REMEMBERED) if environ is None else set()
     for name, value in env.items():
         ours = name.startswith(("DEPLOYTRAIL_", "TEAMCITY_"))
         if ours and name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= 4:
-            values.append(value)
-    return sorted(values, key=len, reverse=True)
+            values.add(value)
+    return sorted(values, key=lambda v: (-len(v), v))
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:
