@@ -228,3 +228,17 @@ def test_labels_keep_the_spelling_of_names_and_acronyms() -> None:
     assert Param("github_url", "g").ui_label == "GitHub URL:"
     assert Param("nonprod_teamcity_token", "t").ui_label == "Non-prod TeamCity token:"
     assert Param("env", "e", label="Environment:").ui_label == "Environment:"
+
+
+def test_an_out_folder_that_cannot_be_written_is_bad_input_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["metarunners", "--out", str(blocker / "mr")]) == 2
+    assert main(["docs", "--out", str(blocker / "steps.md")]) == 2
+    (tmp_path / "steps.md").mkdir()  # a folder where the page should be
+    assert main(["docs", "--out", str(tmp_path / "steps.md")]) == 2
+    assert main(["docs", "--out", str(tmp_path / "steps.md"), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("cannot write") == 3 and "give --out a folder" in err

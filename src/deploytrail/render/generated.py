@@ -13,9 +13,19 @@ def write_all(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
     written = []
     for name, text in sorted(files.items()):
         target = out_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists() or target.read_bytes() != text.encode("utf-8"):
-            target.write_bytes(text.encode("utf-8"))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.is_file() or target.read_bytes() != text.encode("utf-8"):
+                target.write_bytes(text.encode("utf-8"))
+        except OSError as exc:
+            from deploytrail.errors import InputError
+
+            raise InputError(
+                f"cannot write {target}: {exc.strerror or exc}"
+                + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target)
+                   else ""),
+                hint="give --out a folder (or file) that can be written",
+            ) from None
         written.append(target)
     return written
 
@@ -25,7 +35,7 @@ def differing(out_dir: Path, files: Mapping[str, str], *, pattern: str | None = 
     problems = []
     for name, text in sorted(files.items()):
         target = out_dir / name
-        if not target.exists():
+        if not target.is_file():
             problems.append(f"{target} is missing")
         elif target.read_bytes() != text.encode("utf-8"):
             problems.append(f"{target} differs from a fresh render")

@@ -21,20 +21,20 @@ def run(args: Args, report: Reporter) -> int:
     from pathlib import Path
 
     from deploytrail.render.docs import render_steps_page
+    from deploytrail.render.generated import differing, write_all
     from deploytrail.steps import STEPS
 
     out = Path(args.required("out"))
-    text = render_steps_page(list(STEPS.values()))
+    page = {out.name: render_steps_page(list(STEPS.values()))}
     if args.flag("check"):
-        if not out.exists() or out.read_text(encoding="utf-8") != text:
+        if differing(out.parent, page):
             raise StepFailed(
                 f"{out} differs from a fresh render of the step declarations",
                 hint="run 'deploytrail docs' and commit the result",
             )
         report.info(f"{out} matches the step declarations")
         return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(text.encode("utf-8"))
+    write_all(out.parent, page)
     report.info(f"wrote {out}")
     return 0
 
