@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from deploytrail import __version__
+from deploytrail import __version__, errors
 from deploytrail.cli import main
 from deploytrail.steps import STEPS
 
@@ -154,3 +155,57 @@ def test_a_secret_given_on_the_command_line_is_masked_in_everything_printed(
     printed = captured.out + captured.err
     assert f"cliKey{teamcity}42" not in printed and "hdrT0ken9876" not in printed
     assert "rejected key ***" in printed and "console" in printed
+
+
+ERRORS: list[tuple[BaseException | None, int]] = [
+    (errors.InputError("bad"), 2), (errors.StepFailed("no"), 1),
+    (errors.ServiceError("jira", "down"), 3), (errors.ServiceUnavailable("redis", "gone"), 3),
+    (errors.Interrupted("stop"), 130), (KeyboardInterrupt(), 130), (None, 0),
+]
+
+
+@pytest.mark.parametrize(("error", "code"), ERRORS)
+def test_cli_main_maps_each_error_to_its_exit_code(
+    error: BaseException | None, code: int, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deploytrail.params import Args
+    from deploytrail.step import Step
+
+    def run(args: Args, report: object) -> int | None:
+        if error is not None:
+            raise error
+        return None
+
+    monkeypatch.setitem(STEPS, "exit-test", Step(words=("exit-test",), summary="t", params=(),
+                                                 run=run, metarunner=False))
+    assert main(["exit-test"]) == code
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_sigterm_stops_a_step_with_exit_130_and_a_clear_message(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    started = tmp_path / "started"
+    code = (
+        "import sys, time, pathlib\n"
+        "from deploytrail.cli import main\n"
+        "from deploytrail.step import Step\n"
+        "from deploytrail.steps import STEPS\n"
+        "def run(args, report):\n"
+        f"    pathlib.Path({str(started)!r}).write_text('y')\n"
+        "    time.sleep(30)\n"
+        "STEPS['slow'] = Step(words=('slow',), summary='s', params=(), run=run,\n"
+        "                     metarunner=False)\n"
+        "sys.exit(main(['slow']))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
