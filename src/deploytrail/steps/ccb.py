@@ -291,7 +291,8 @@ COMMENT_STEP = Step(
     summary="After the deploy: add the outcome to the release's change ticket (once).",
     params=(
         TICKETS,
-        Param("outcome", "The deployment's outcome, when the release record has none yet.",
+        Param("outcome", "The deployment's outcome; leave empty to use the release record's "
+              "(set by 'deploytrail marker finish'). Given, it replaces the record's.",
               kind="select", choices=("success", "failure")),
         *JIRA_AUTH,
         *RECORD,
