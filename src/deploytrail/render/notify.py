@@ -17,11 +17,11 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 from deploytrail.clients.chat import ChatMessage, Kind
 from deploytrail.errors import ConfigError
 from deploytrail.record import ReleaseRecord
+from deploytrail.render.untrusted import Made, one_line, safe_url
 
 __all__ = [
     "MAX_COMMITS",
@@ -41,13 +41,6 @@ MAX_COMMITS = 5
 #: Longest piece of commit text shown (a 100 KB commit message becomes one short line).
 MAX_TEXT = 120
 
-# Line breaks, tabs and other separators become spaces: a value never starts a new line.
-_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
-# Control characters, bidi overrides and zero-width characters are dropped.
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
-    "\ufff9-\ufffb]"
-)
 # @channel, @here, @everyone, @room, @user: a zero-width space keeps it from notifying anyone.
 # Only an @ right after a letter or digit is left alone (bob@example.com): Mattermost strips
 # leading ".-_:" from a word and splits at "+", so ".@channel" or "_@all" would still notify;
@@ -61,11 +54,8 @@ _URL_SAFE = "/:?#[]@!$&'()*+,;=%-._~"
 
 def clean(value: object, limit: int = MAX_TEXT) -> str:
     """One line of untrusted text, safe in any chat: no controls, no tags, no mentions."""
-    text = _INVISIBLE.sub("", _BREAKS.sub(" ", str(value)))
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    text = text.replace("<", "‹").replace(">", "›")  # no <!here>, <at>, <a href>, <script>
+    # no <!here>, <at>, <a href>, <script>
+    text = one_line(value, limit).replace("<", "‹").replace(">", "›")
     text = _MENTION.sub("@\u200b", text)
     return _SERVICE_MESSAGE.sub("#\u200b#", text)
 
@@ -80,31 +70,20 @@ def escape_markdown(value: object, limit: int = MAX_TEXT) -> str:
     return _MARKDOWN.sub(r"\\\1", clean(value, limit))
 
 
-class _Made(str):
-    """Text the renderer itself built safely (a link); the only thing finalize leaves alone."""
-
-
-def _safe_url(url: object) -> str | None:
-    text = str(url or "").strip()
-    if not re.match(r"^https?://[^\s/]", text, re.I) or _INVISIBLE.search(text):
-        return None
-    return quote(text, safe=_URL_SAFE)
-
-
-def _link_maker(markdown: bool) -> Callable[[object, object], _Made]:
-    def link(label: object, url: object = None) -> _Made:
-        target = _safe_url(url)
+def _link_maker(markdown: bool) -> Callable[[object, object], Made]:
+    def link(label: object, url: object = None) -> Made:
+        target = safe_url(url, _URL_SAFE)
         if markdown:
             shown = escape_markdown(label)
-            return _Made(f"[{shown}](<{target}>)" if target else shown)
+            return Made(f"[{shown}](<{target}>)" if target else shown)
         shown = escape_text(label)
-        return _Made(f"{shown} ({target})" if target else shown)
+        return Made(f"{shown} ({target})" if target else shown)
 
     return link
 
 
-def _url_only(url: object) -> _Made:
-    return _Made(_safe_url(url) or "")
+def _url_only(url: object) -> Made:
+    return Made(safe_url(url, _URL_SAFE) or "")
 
 
 @cache
@@ -118,7 +97,7 @@ def _environment(markdown: bool, shipped: bool = False) -> Any:
     def finalize(value: object) -> str:
         if value is None:
             return ""
-        if isinstance(value, _Made):
+        if isinstance(value, Made):
             return str(value)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from deploytrail.errors import ConfigError
 from deploytrail.record import ReleaseRecord
+from deploytrail.render.untrusted import Made, one_line, safe_url
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -35,23 +35,12 @@ MAX_DESCRIPTION = 32767
 #: Longest piece of one commit's text in the ticket (a 100 KB message becomes one line).
 MAX_TEXT = 200
 
-_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
-    "\ufff9-\ufffb]"
-)
 # Characters that start wiki markup: macros {x}, links [x], tables |, bold *, italic _,
 # strike -, underline +, sup ^, sub ~, citation ??, image !, numbered list #.
 _WIKI = re.compile(r"[\\{}\[\]|*_\-+^~?!#]")
 _BLOCK_START = re.compile(r"^(h[1-6]|bq)\.", re.I)
 _KEY = re.compile(r"[A-Z][A-Z0-9_]+-[1-9][0-9]{0,9}")
 _URL_SAFE = "/:?#@$&'()*+,;=%-._~"
-
-
-def _one_line(value: object, limit: int) -> str:
-    text = _INVISIBLE.sub("", _BREAKS.sub(" ", str(value)))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def escape_wiki(value: object, limit: int = MAX_TEXT) -> str:
@@ -62,7 +51,7 @@ def escape_wiki(value: object, limit: int = MAX_TEXT) -> str:
         # A doubled backslash is a line break in wiki markup, so a backslash is an entity.
         return "&#92;" if char == "\\" else "\\" + char
 
-    text = _WIKI.sub(one, _one_line(value, limit))
+    text = _WIKI.sub(one, one_line(value, limit))
     # "h1. " and "bq. " make a heading or a quote when a template puts a value at a line start.
     return _BLOCK_START.sub(r"\1&#46;", text)
 
@@ -89,7 +78,7 @@ def ticket_summary(record: ReleaseRecord) -> str:
             detail += f": {behind} of its commits not included"
     elif record.changelog_status == "identical":
         detail = "no new commits, same revision as the previous release"
-    return _one_line(f"{verb} {record.service} {what} to {record.environment} ({detail})", 255)
+    return one_line(f"{verb} {record.service} {what} to {record.environment} ({detail})", 255)
 
 
 def _behind_by(record: ReleaseRecord) -> int:
@@ -98,32 +87,21 @@ def _behind_by(record: ReleaseRecord) -> int:
     return found if isinstance(found, int) and found > 0 else 0
 
 
-class _Made(str):
-    """Markup the renderer built safely; the only text ``finalize`` leaves alone."""
-
-
-def _safe_url(url: object) -> str | None:
-    text = str(url or "").strip()
-    if not re.match(r"^https?://[^\s/]", text, re.I) or _INVISIBLE.search(text):
-        return None
-    return quote(text, safe=_URL_SAFE)
-
-
-def link(label: object, url: object = None) -> _Made:
-    target = _safe_url(url)
+def link(label: object, url: object = None) -> Made:
+    target = safe_url(url, _URL_SAFE)
     shown = escape_wiki(label) or "link"
-    return _Made(f"[{shown}|{target}]" if target else shown)
+    return Made(f"[{shown}|{target}]" if target else shown)
 
 
-def keys(values: object) -> _Made:
+def keys(values: object) -> Made:
     found = [str(v) for v in (values or []) if _KEY.fullmatch(str(v))]  # type: ignore[attr-defined]
-    return _Made(", ".join(found))
+    return Made(", ".join(found))
 
 
 def _finalize(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, _Made):
+    if isinstance(value, Made):
         return str(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
