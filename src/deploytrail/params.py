@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILD",
     "CHAT",
+    "CHECK",
     "EVENTS",
     "PYTHON",
     "RECORD",
@@ -207,6 +208,12 @@ def _check(param: Param, value: str) -> list[str]:
 
 
 # --- shared param groups ------------------------------------------------------------------
+
+#: Generators (meta-runners, docs, Kibana files): compare instead of writing.
+CHECK = Param(
+    "check", "Only compare the committed files with a fresh render; fail naming each that "
+    "differs.", kind="checkbox",
+)
 
 #: The interpreter a meta-runner calls; a virtualenv's python works too.
 PYTHON = (

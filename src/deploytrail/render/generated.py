@@ -5,7 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["differing", "write_all"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from deploytrail.teamcity import Reporter
+
+__all__ = ["differing", "write_all", "write_or_check"]
+
+
+def write_or_check(report: Reporter, out_dir: Path, files: Mapping[str, str], *, check: bool,
+                   source: str, command: str, pattern: str | None = None) -> int:
+    """``--check``: fail naming every file that differs from ``files``; else write them all."""
+    if check:
+        problems = differing(out_dir, files, pattern=pattern)
+        if problems:
+            from deploytrail.errors import StepFailed
+
+            raise StepFailed(
+                f"generated files no longer match {source}:\n  " + "\n  ".join(problems),
+                hint=f"run '{command}' and commit the result",
+            )
+        noun = "file" if len(files) == 1 else "files"
+        report.info(f"{len(files)} {noun} in {out_dir} match {source}")
+        return 0
+    for path in write_all(out_dir, files):
+        report.info(f"wrote {path}")
+    return 0
 
 
 def write_all(out_dir: Path, files: Mapping[str, str]) -> list[Path]:

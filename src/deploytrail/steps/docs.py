@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from deploytrail.errors import StepFailed
-from deploytrail.params import Args, Param
+from deploytrail.params import CHECK, Args, Param
 from deploytrail.step import Step
 
 TYPE_CHECKING = False
@@ -12,8 +11,7 @@ if TYPE_CHECKING:
 
 PARAMS = (
     Param("out", "File the reference page goes to.", default="docs/steps.md"),
-    Param("check", "Only compare the page with a fresh render; fail when it differs.",
-          kind="checkbox"),
+    CHECK,
 )
 
 
@@ -21,22 +19,13 @@ def run(args: Args, report: Reporter) -> int:
     from pathlib import Path
 
     from deploytrail.render.docs import render_steps_page
-    from deploytrail.render.generated import differing, write_all
+    from deploytrail.render.generated import write_or_check
     from deploytrail.steps import STEPS
 
     out = Path(args.required("out"))
     page = {out.name: render_steps_page(list(STEPS.values()))}
-    if args.flag("check"):
-        if differing(out.parent, page):
-            raise StepFailed(
-                f"{out} differs from a fresh render of the step declarations",
-                hint="run 'deploytrail docs' and commit the result",
-            )
-        report.info(f"{out} matches the step declarations")
-        return 0
-    write_all(out.parent, page)
-    report.info(f"wrote {out}")
-    return 0
+    return write_or_check(report, out.parent, page, check=args.flag("check"),
+                          source="the step declarations", command="deploytrail docs")
 
 
 STEP = Step(

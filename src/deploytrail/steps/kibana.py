@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from deploytrail.errors import ConfigError, ServiceError, StepFailed
-from deploytrail.params import Args, Param
+from deploytrail.errors import ConfigError, ServiceError
+from deploytrail.params import CHECK, Args, Param
 from deploytrail.step import Step
 
 TYPE_CHECKING = False
@@ -23,33 +23,22 @@ DETAILS = (
 PARAMS = (
     Param("markers", "Marker definitions file.", default="kibana_markers/markers.toml"),
     Param("out", "Folder the rendered files go to.", default="kibana_markers"),
-    Param("check", "Only compare the files with a fresh render; fail naming each that differs.",
-          kind="checkbox"),
+    CHECK,
 )
 
 
 def run(args: Args, report: Reporter) -> int:
     from pathlib import Path
 
-    from deploytrail.render.generated import differing, write_all
+    from deploytrail.render.generated import write_or_check
     from deploytrail.render.kibana import render_all
     from deploytrail.render.markers import load_markers
 
     markers = Path(args.required("markers"))
     out = Path(args.required("out"))
     files = render_all(load_markers(markers))
-    if args.flag("check"):
-        problems = differing(out, files)
-        if problems:
-            raise StepFailed(
-                "the Elastic-side files do not match " + f"{markers}:\n  " + "\n  ".join(problems),
-                hint="run 'deploytrail kibana' and commit the result",
-            )
-        report.info(f"{len(files)} files in {out} match {markers}")
-        return 0
-    for path in write_all(out, files):
-        report.info(f"wrote {path}")
-    return 0
+    return write_or_check(report, out, files, check=args.flag("check"), source=str(markers),
+                          command="deploytrail kibana")
 
 
 STEP = Step(
