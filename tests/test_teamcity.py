@@ -124,3 +124,14 @@ def test_a_percent_in_a_parameter_value_cannot_become_a_reference() -> None:
     TeamCityReporter(out=out).set_parameter("deploytrail.pinned.artifacts_url",
                                             "https://tc/a%20b%2520%env.SECRET%")
     assert "value='https://tc/a%%20b%%2520%%env.SECRET%%'" in out.getvalue()
+
+
+def test_json_results_stay_json_and_cannot_forge_a_message() -> None:
+    import json
+
+    out = _Stdout()
+    data = {"commits": [{"message": "x ##teamcity[buildStop comment='pwned'] #1 ü"}]}
+    TeamCityReporter(out=out).json(data)
+    (line,) = _messages(out.getvalue())
+    assert "##teamcity" not in line and "#" not in line
+    assert json.loads(line) == data

@@ -52,6 +52,8 @@ class Reporter(Protocol):
 
     def info(self, text: str) -> None: ...
 
+    def json(self, data: object) -> None: ...
+
     def warning(self, text: str) -> None: ...
 
     def problem(self, text: str, identity: str | None = None) -> None: ...
@@ -90,6 +92,12 @@ class PlainReporter:
         self._out.write(redact(text) + "\n")
         self._out.flush()
 
+    def json(self, data: object) -> None:
+        """A result as JSON on stdout, for machines (``--format json``)."""
+        import json
+
+        self.info(json.dumps(data, indent=2, ensure_ascii=False))
+
     def warning(self, text: str) -> None:
         self._say(f"warning: {text}")
 
@@ -121,7 +129,8 @@ class TeamCityReporter:
             def escapeValue(self, value: str) -> str:  # noqa: N802 (library's name)
                 return escape(redact(self.decode(value)))
 
-        self._messages = _Messages(output=out or sys.stdout)
+        self._out = out or sys.stdout
+        self._messages = _Messages(output=self._out)
 
     @contextmanager
     def block(self, name: str, description: str = "") -> Iterator[None]:
@@ -136,6 +145,16 @@ class TeamCityReporter:
 
     def info(self, text: str) -> None:
         self._messages.message("message", text=text, status="NORMAL")
+
+    def json(self, data: object) -> None:
+        """Plain JSON on stdout, still machine-readable inside a build log. TeamCity finds
+        ``##teamcity[`` anywhere in a line, so every ``#`` (only ever inside a string here) is
+        written ``\\u0023``: the same JSON value, and no text from a commit can form a message."""
+        import json
+
+        text = json.dumps(data, ensure_ascii=True).replace("#", "\\u0023")
+        self._out.write(redact(text) + "\n")
+        self._out.flush()
 
     def warning(self, text: str) -> None:
         self._messages.message("message", text=text, status="WARNING")

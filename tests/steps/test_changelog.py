@@ -223,3 +223,18 @@ def test_collect_changelog_fills_the_given_record_in_process(
     assert (record.changelog_status, record.commit_count, record.previous_revision) == (
         "ahead", 4, previous)
     assert not records.record_path().exists()  # in-process: the caller saves the record
+
+
+def test_json_format_under_teamcity_prints_parseable_json(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = git_repo.commit("PAY-1: base")
+    head = git_repo.commit("PAY-2: ##teamcity[buildStop comment='x'] it's done")
+    monkeypatch.setenv("TEAMCITY_VERSION", "2025.03")
+    code = main(["changelog", "--service", "api", "--env", "production", "--revision", head,
+                 "--previous", f"sha:{base}", "--source", f"git:{git_repo.path}",
+                 "--format", "json"])
+    assert code == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
+    (data,) = [json.loads(ln) for ln in lines]
+    assert data["total"] == 1 and "##teamcity[buildStop" in data["commits"][0]["message"]

@@ -65,6 +65,11 @@ class _Collect:
     def info(self, text: str) -> None:
         self.lines.append(text)
 
+    def json(self, data: object) -> None:
+        import json
+
+        self.lines.append(json.dumps(data, ensure_ascii=False))
+
     def warning(self, text: str) -> None:
         self.lines.append(f"warning: {text}")
 

@@ -160,7 +160,7 @@ def collect_changelog(record: ReleaseRecord, *, source: str = "git:.", previous:
 
 def run(args: Args, report: Reporter) -> int:
     from deploytrail.record import update
-    from deploytrail.render.changelog import render
+    from deploytrail.render.changelog import changelog_json, render
 
     with update(args.text("record")) as record:
         service, env = args.required("service"), args.required("env")
@@ -174,7 +174,10 @@ def run(args: Args, report: Reporter) -> int:
                                github_url=args.text("github_url"),
                                github_token=args.text("github_token"), info=info, reporter=report)
         apply_changes(record, changes, report)
-    report.info(render(args.required("format"), service, env, changes))
+    if args.required("format") == "json":
+        report.json(changelog_json(service, env, changes))
+    else:
+        report.info(render(args.required("format"), service, env, changes))
     return 0
 
 

@@ -27,8 +27,6 @@ _HEADINGS = ("time", "service", "env", "version", "revision", "outcome", "commit
 
 
 def run(args: Args, report: Reporter) -> int:
-    import json
-
     from deploytrail.clients.ledger import Ledger
 
     ledger = Ledger()
@@ -37,7 +35,7 @@ def run(args: Args, report: Reporter) -> int:
         limit=int(args.required("limit")),
     )
     if args.text("format") == "json":
-        report.info(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+        report.json([e.to_json() for e in entries])
         return 0
     if not entries:
         report.info(f"no deployments recorded yet in {ledger.path}")
