@@ -150,7 +150,7 @@ def _top_parser() -> argparse.ArgumentParser:
         description=_escape(_listing(DESCRIPTION, _commands())),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_escape(
-            f"Run '{PROG} COMMAND --help' for a command's options. Every option can also be set "
+            f"Run '{PROG} COMMAND --help' for a command's options. Every option can also be set\n"
             "through its environment variable DEPLOYTRAIL_<NAME>."
         ),
     )
