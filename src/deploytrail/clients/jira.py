@@ -353,19 +353,45 @@ class JiraClient:
         return text
 
 
-def check_project(tickets: str, issue_type: str | None = None) -> str:
-    """``deploytrail doctor``: can we reach the JIRA that ``tickets`` names and file there?
+#: The longest wait ``DEPLOYTRAIL_JIRA_RETRY_DELAYS`` may ask for between two tries.
+MAX_RETRY_DELAY = 300.0
 
-    Credentials come from ``DEPLOYTRAIL_JIRA_TOKEN`` / ``DEPLOYTRAIL_JIRA_EMAIL`` as in ``ccb``.
-    """
+
+def retry_delays(text: str | None) -> tuple[float, ...]:
+    """``DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8``: the waits between bounded retries, in seconds."""
+    if not text:
+        return DEFAULT_RETRY_DELAYS
+    try:
+        delays = tuple(float(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        delays = (-1.0,)
+    if not all(0 <= delay <= MAX_RETRY_DELAY for delay in delays):  # also refuses nan and inf
+        raise ConfigError(f"DEPLOYTRAIL_JIRA_RETRY_DELAYS={text!r} is not a list of seconds "
+                          f"between 0 and {MAX_RETRY_DELAY:g}",
+                          hint="e.g. DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8")
+    return delays
+
+
+def client_for(tickets: str, *, email: str | None = None, token: str | None = None,
+               ca_bundle: str | None = None,
+               delays: tuple[float, ...] | None = None) -> tuple[JiraClient, str]:
+    """The client and project key for ``jira+https://HOST/KEY``; what is not given comes from
+    ``DEPLOYTRAIL_JIRA_TOKEN``, ``_EMAIL``, ``_CA_BUNDLE`` and ``_RETRY_DELAYS``."""
     import os
 
     target = parse_jira_url(tickets)
     client = JiraClient(
         target.server,
-        token=os.environ.get("DEPLOYTRAIL_JIRA_TOKEN") or None,
-        email=os.environ.get("DEPLOYTRAIL_JIRA_EMAIL") or None,
-        verify=os.environ.get("DEPLOYTRAIL_JIRA_CA_BUNDLE") or True,
-        retry_delays=(1.0,),
+        retry_delays=retry_delays(os.environ.get("DEPLOYTRAIL_JIRA_RETRY_DELAYS"))
+        if delays is None else delays,
+        token=token or os.environ.get("DEPLOYTRAIL_JIRA_TOKEN") or None,
+        email=email or os.environ.get("DEPLOYTRAIL_JIRA_EMAIL") or None,
+        verify=ca_bundle or os.environ.get("DEPLOYTRAIL_JIRA_CA_BUNDLE") or True,
     )
-    return client.check(target.project, issue_type)
+    return client, target.project
+
+
+def check_project(tickets: str, issue_type: str | None = None) -> str:
+    """``deploytrail doctor``: can we reach the JIRA that ``tickets`` names and file there?"""
+    client, project = client_for(tickets, delays=(1.0,))  # a doctor answers quickly
+    return client.check(project, issue_type)

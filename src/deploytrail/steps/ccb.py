@@ -9,14 +9,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from deploytrail.clients.jira import JiraClient
     from deploytrail.record import ReleaseRecord
     from deploytrail.teamcity import Reporter
 
 __all__ = ["COMMENT_STEP", "STEP", "comment_outcome", "deployment_label", "file_ticket"]
 
 #: Longest wait between two JIRA retries a user may configure, in seconds.
-MAX_RETRY_DELAY = 300.0
 _RESERVED = ("project", "issuetype", "summary", "description", "labels", "components")
 
 
@@ -97,39 +95,6 @@ def deployment_label(deployment_id: str) -> str:
     return "deploytrail-" + re.sub(r"[^A-Za-z0-9_.:-]", "-", deployment_id)[:200]
 
 
-def _delays(text: str) -> tuple[float, ...]:
-    """``DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8``: the waits between bounded retries, in seconds."""
-    from deploytrail.errors import ConfigError
-
-    try:
-        delays = tuple(float(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        delays = (-1.0,)
-    if not all(0 <= delay <= MAX_RETRY_DELAY for delay in delays):  # also refuses nan and inf
-        raise ConfigError(f"DEPLOYTRAIL_JIRA_RETRY_DELAYS={text!r} is not a list of seconds "
-                          f"between 0 and {MAX_RETRY_DELAY:g}",
-                          hint="e.g. DEPLOYTRAIL_JIRA_RETRY_DELAYS=1,3,8")
-    return delays
-
-
-def _jira(tickets: str, email: str | None, token: str | None,
-          ca_bundle: str | None) -> tuple[JiraClient, str]:
-    import os
-
-    from deploytrail.clients.jira import DEFAULT_RETRY_DELAYS, JiraClient, parse_jira_url
-
-    target = parse_jira_url(tickets)
-    delays = os.environ.get("DEPLOYTRAIL_JIRA_RETRY_DELAYS")  # seconds between retries
-    client = JiraClient(
-        target.server,
-        retry_delays=_delays(delays) if delays else DEFAULT_RETRY_DELAYS,
-        token=token or os.environ.get("DEPLOYTRAIL_JIRA_TOKEN") or None,
-        email=email or os.environ.get("DEPLOYTRAIL_JIRA_EMAIL") or None,
-        verify=ca_bundle or os.environ.get("DEPLOYTRAIL_JIRA_CA_BUNDLE") or True,
-    )
-    return client, target.project
-
-
 def file_ticket(record: ReleaseRecord, tickets: str, *, reporter: Reporter,
                 issue_type: str | None = None, template: str | None = None,
                 fields: Sequence[str] = (), labels: Sequence[str] = (),
@@ -153,7 +118,10 @@ def file_ticket(record: ReleaseRecord, tickets: str, *, reporter: Reporter,
         record.ticket_key, record.ticket_url = Ledger().file_ticket(record), None
         _announce(record, reporter, "recorded in the ledger as")
         return
-    client, project = _jira(tickets, jira_email, jira_token, ca_bundle)
+    from deploytrail.clients.jira import client_for
+
+    client, project = client_for(tickets, email=jira_email, token=jira_token,
+                                 ca_bundle=ca_bundle)
     ticket = render_ticket(record, label, template)
     values: dict[str, object] = {
         "project": {"key": project},
@@ -215,7 +183,10 @@ def comment_outcome(record: ReleaseRecord, tickets: str, *, reporter: Reporter,
         reporter.info(f"outcome {record.outcome} recorded in the ledger"
                       + (f" for {record.ticket_key}" if record.ticket_key else ""))
         return
-    client, project = _jira(tickets, jira_email, jira_token, ca_bundle)
+    from deploytrail.clients.jira import client_for
+
+    client, project = client_for(tickets, email=jira_email, token=jira_token,
+                                 ca_bundle=ca_bundle)
     key = record.ticket_key
     if not key:
         found = client.find_by_label(project, deployment_label(record.deployment_id))
