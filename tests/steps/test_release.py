@@ -106,8 +106,44 @@ def test_a_failing_command_passes_its_exit_status_and_records_failure(
     assert entry.outcome == "failure"
 
 
-def test_a_command_that_cannot_start_is_bad_input(repo: GitRepo) -> None:
-    assert _release(command=["/no/such/deploy.sh"]) == 2
+@pytest.mark.parametrize(("command", "said"), [
+    (["/no/such/deploy.sh"], "does not exist"),
+    (["./not-executable.sh"], "chmod +x ./not-executable.sh"),
+    (["no-such-deploy-tool"], "not on PATH"),
+])
+def test_a_command_that_cannot_start_is_refused_before_anything_is_recorded(
+    repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str],
+    said: str,
+) -> None:
+    (repo.path / "not-executable.sh").write_text("#!/bin/sh\necho hi\n")
+    events = tmp_path / "events.jsonl"
+    assert _release("--events", f"file:{events}", command=command) == 2
+    assert said in capsys.readouterr().err
+    assert Ledger().history() == [] and not events.exists()  # no ticket, no marker
+
+
+def test_a_malformed_events_url_is_refused_before_the_ticket(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _release("--events", "localhost:6379", command=["true"]) == 2
+    assert "unknown scheme" in capsys.readouterr().err
+    assert Ledger().history() == []
+
+
+def test_a_command_whose_interpreter_is_missing_is_a_failed_deploy(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    script = repo.path / "deploy.sh"
+    script.write_text("#!/no/such/interpreter\necho hi\n")
+    script.chmod(0o755)
+    events = tmp_path / "events.jsonl"
+    assert _release("--events", f"file:{events}", command=["./deploy.sh"]) == 127
+    saved = records.load()
+    assert saved.outcome == "failure"
+    assert saved.outcome_reason and "could not start" in saved.outcome_reason
+    assert _events(events)[-1]["event"]["outcome"] == "failure"  # type: ignore[index]
+    (entry,) = Ledger().history(service="api")
+    assert entry.outcome == "failure"
 
 
 def test_no_command_is_bad_input(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,6 +179,57 @@ def test_sigterm_is_passed_to_the_command_and_the_finish_marker_still_goes_out(
     assert finished["event"]["action"] == "deployment-finished"  # type: ignore[index]
     assert finished["event"]["outcome"] == "failure"  # type: ignore[index]
     assert records.load(Path(os.environ["DEPLOYTRAIL_RECORD"])).outcome_reason == "interrupted"
+
+
+def test_ctrl_c_in_a_terminal_reaches_the_command_once(repo: GitRepo, tmp_path: Path) -> None:
+    """The terminal sends Ctrl-C to the whole foreground group: passing it on again would be a
+    second Ctrl-C, cutting the deploy command's own clean-up short."""
+    pty = pytest.importorskip("pty")
+    events, signals, ready = tmp_path / "events.jsonl", tmp_path / "signals", tmp_path / "ready"
+    script = (  # takes each SIGINT as it comes, noting who sent it (0: the terminal)
+        "import os, pathlib, signal, sys\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+        f"pathlib.Path({str(ready)!r}).write_text('y')\n"
+        "senders = [signal.sigwaitinfo({signal.SIGINT}).si_pid]\n"
+        "while (more := signal.sigtimedwait({signal.SIGINT}, 0.5)) is not None:\n"
+        "    senders.append(more.si_pid)\n"
+        "who = {0: 'terminal', os.getppid(): 'deploytrail'}\n"
+        f"pathlib.Path({str(signals)!r}).write_text(' '.join(who.get(p, str(p)) "
+        "for p in senders))\n"
+        "sys.exit(130)\n"
+    )
+    argv = [sys.executable, "-m", "deploytrail", "release", "--service", "api", "--env", "prod",
+            "--events", f"file:{events}", "--", sys.executable, "-c", script]
+    env = os.environ.copy()
+    pid, terminal = pty.fork()
+    if pid == 0:  # pragma: no cover - the child becomes deploytrail at once
+        os.chdir(repo.path)
+        os.execve(sys.executable, argv, env)
+    output = b""
+    deadline = time.monotonic() + 20
+    try:
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.write(terminal, b"\x03")  # Ctrl-C, as typed
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # the terminal closed: deploytrail is done
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if not done:  # still running after the deadline
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 130, output.decode(errors="replace")
+    assert signals.read_text() == "terminal"
+    finished = _events(events)[-1]
+    assert finished["event"]["outcome"] == "failure"  # type: ignore[index]
+    assert b"interrupted" in output
 
 
 def test_jira_down_refuses_to_deploy(repo: GitRepo, tmp_path: Path,

@@ -43,6 +43,7 @@ def run(args: Args, report: Reporter) -> int:
         raise InputError("no deploy command given",
                          hint="put it after '--': deploytrail release --service api --env "
                          "production -- ./deploy.sh")
+    _check_before_starting(args)
     record = _new_record(args)
     timings: dict[str, float] = {}
     with _timed(timings, "changelog"):
@@ -68,10 +69,11 @@ def run(args: Args, report: Reporter) -> int:
     _save(record, args)
 
     with _timed(timings, "command"):
-        code, interrupted = _run_command(list(args.command), report)
+        code, interrupted, not_started = _run_command(list(args.command), report)
     record.outcome = "success" if code == 0 and not interrupted else "failure"
-    record.outcome_reason = ("interrupted" if interrupted
-                             else None if code == 0 else f"deploy command exited with {code}")
+    record.outcome_reason = (not_started or ("interrupted" if interrupted else None if code == 0
+                                             else f"deploy command exited with {code}"))
+    _save(record, args)
 
     with _timed(timings, "marker finish"):
         publish_marker(record, "finish", events, reporter=report, redis_password=password)
@@ -162,40 +164,84 @@ def _comment(record: ReleaseRecord, args: Args, report: Reporter) -> None:
         report.warning(f"could not add the outcome to {record.ticket_key}: {error}")
 
 
-def _run_command(command: list[str], report: Reporter) -> tuple[int, bool]:
-    """Run the deploy command with inherited output; forward SIGINT/SIGTERM to it."""
+def _check_before_starting(args: Args) -> None:
+    """Bad input is refused before anything is recorded: no ticket nor marker for a deploy that
+    could never start (an events URL or a command that cannot work)."""
+    import os
+    import shutil
+
+    from deploytrail.clients.sinks import open_sink
+    from deploytrail.errors import InputError
+
+    for url in args.many("events"):
+        open_sink(url, password=args.text("redis_password"))  # parses; connects to nothing
+    program = args.command[0]
+    if os.sep in program or (os.altsep and os.altsep in program):
+        if not os.path.isfile(program):
+            raise InputError(f"the deploy command {program!r} does not exist",
+                             hint=f"check the path (relative to {os.getcwd()})")
+        if not os.access(program, os.X_OK):
+            raise InputError(f"the deploy command {program!r} is not executable",
+                             hint=f"chmod +x {program}, or run it through its interpreter: "
+                             f"-- sh {program}")
+    elif shutil.which(program) is None:
+        raise InputError(f"the deploy command {program!r} is not on PATH",
+                         hint=f"give its path, e.g. -- ./{program}")
+
+
+def _run_command(command: list[str], report: Reporter) -> tuple[int, bool, str | None]:
+    """Run the deploy command with inherited stdin/stdout/stderr; pass SIGINT/SIGTERM on.
+
+    Returns its exit status (128+N when killed by signal N), whether it was interrupted, and
+    why it could not start (then the status is a shell's: 127 not found, 126 not runnable).
+    """
     import signal
     import subprocess
-
-    from deploytrail.errors import InputError
 
     interrupted = False
     try:
         child = subprocess.Popen(command)
-    except OSError as error:
-        raise InputError(f"cannot start the deploy command {command[0]!r}: {error.strerror}",
-                         hint="check the path and that it is executable") from error
+    except OSError as error:  # passed the checks but exec failed, e.g. a bad #! line
+        reason = f"the deploy command could not start: {error.strerror or error}"
+        report.problem(f"{reason} ({command[0]})")
+        return (127 if isinstance(error, FileNotFoundError) else 126), False, reason
 
     def forward(signum: int, frame: object) -> None:
         nonlocal interrupted
         interrupted = True
-        if child.poll() is None:
+        if child.poll() is None and not _terminal_sent_it_to(child.pid, signum):
             child.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while True:
-            try:
-                code = child.wait()
-                break
-            except KeyboardInterrupt:  # pragma: no cover - handler replaced above
-                interrupted = True
+        code = child.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if interrupted:
         report.warning("the deploy was interrupted; sending the finish marker and message")
-    return (128 - code if code < 0 else code), interrupted
+    return (128 - code if code < 0 else code), interrupted, None
+
+
+def _terminal_sent_it_to(pid: int, signum: int) -> bool:
+    """True for a Ctrl-C typed in the terminal we run in the foreground of: the terminal sent
+    it to the whole foreground process group, the deploy command included. Passing it on would
+    make it a second Ctrl-C, which aborts many commands' own clean-up."""
+    import os
+    import signal
+
+    if signum != signal.SIGINT or not hasattr(os, "tcgetpgrp"):
+        return False
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY)  # fails when there is no controlling terminal
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp() == os.getpgid(pid)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _save(record: ReleaseRecord, args: Args) -> None:
