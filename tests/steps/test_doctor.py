@@ -12,7 +12,7 @@ import pytest
 from deploytrail.cli import main
 from fakes.github import FakeGitHub
 from fakes.gitrepo import GitRepo
-from fakes.http import FakeAPI
+from fakes.http import FakeAPI, Reply
 from fakes.jira import FakeJira
 from fakes.kibana import FakeKibana
 from fakes.redis import RedisServer, free_port
@@ -146,3 +146,56 @@ def test_doctor_runs_as_a_process_with_the_same_table(repo: GitRepo) -> None:
     done = subprocess.run([sys.executable, "-m", "deploytrail", "doctor"], cwd=repo.path,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "✔ ledger" in done.stdout
+
+
+def test_github_that_cannot_be_reached_fails(repo: GitRepo,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _doctor(capsys, "--source", "github:acme/api",
+                        "--github-url", f"http://127.0.0.1:{free_port()}")
+    assert code == 1 and "✘ GitHub acme/api" in out, out
+
+
+def test_github_with_a_wrong_token_fails_without_showing_it(
+    repo: GitRepo, fake_api: FakeAPI, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    github = FakeGitHub(fake_api, token=GITHUB_TOKEN)
+    github.load_git("acme/api", repo.path)
+    monkeypatch.setenv("DEPLOYTRAIL_GITHUB_TOKEN", "ghp_wrong_token_000")
+    code, out = _doctor(capsys, "--source", "github:acme/api", "--github-url", github.url)
+    assert code == 1 and "✘ GitHub acme/api" in out, out
+    assert "ghp_wrong_token_000" not in out
+
+
+def test_github_shows_the_scopes_of_a_classic_token(
+    repo: GitRepo, fake_api: FakeAPI, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GitHub names a classic token's scopes in X-OAuth-Scopes on every answer.
+    fake_api.route("GET", "/api/v3/repos/acme/api", lambda request: Reply.json(
+        {"id": 1, "name": "api", "full_name": "acme/api", "private": True},
+        headers={"X-OAuth-Scopes": "repo, read:org"}))
+    monkeypatch.setenv("DEPLOYTRAIL_GITHUB_TOKEN", GITHUB_TOKEN)
+    code, out = _doctor(capsys, "--source", "github:acme/api",
+                        "--github-url", fake_api.url + "/api/v3")
+    assert code == 0, out
+    assert "✔ GitHub acme/api" in out and "token scopes: repo, read:org" in out
+    assert [r.path for r in fake_api.received()] == ["/api/v3/repos/acme/api"]
+    assert GITHUB_TOKEN not in out
+
+
+def test_logstash_port_open_and_closed(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        code, out = _doctor(capsys, "--events", f"logstash+tcp://127.0.0.1:{port}")
+        assert code == 0 and "✔ events logstash+tcp://" in out and "port open" in out, out
+    code, out = _doctor(capsys, "--events", f"logstash+tcp://127.0.0.1:{free_port()}")
+    assert code == 0 and "! events logstash+tcp://" in out and "port closed" in out, out
+
+
+def test_kibana_that_cannot_be_reached_fails(repo: GitRepo,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _doctor(capsys, "--kibana-url", f"http://127.0.0.1:{free_port()}")
+    assert code == 1 and "✘ Kibana" in out, out

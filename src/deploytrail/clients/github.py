@@ -145,7 +145,7 @@ class GitHubClient:
 
         repo = self._repo(full_name)
         try:
-            name = repo.full_name  # lazy object: this is the first request
+            name = repo.complete().full_name  # lazy object: complete() is the request
             scopes = repo.requester.oauth_scopes
         except (GithubException, requests.exceptions.RequestException) as exc:
             raise self._error(exc, full_name, "read the repository") from None
