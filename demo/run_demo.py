@@ -28,7 +28,19 @@ WEBROOT = WORK / "www"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Alice Example", "GIT_AUTHOR_EMAIL": "alice@example.com",
     "GIT_COMMITTER_NAME": "Alice Example", "GIT_COMMITTER_EMAIL": "alice@example.com",
+    # the throwaway history must not depend on the user's git setup (signing, hooks, editor)
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
 }
+
+
+FLOW = """\
+'deploytrail release' runs, in this order: the changelog (commits since the last release) →
+the change ticket (here in the local ledger: LEDGER-n) → the start marker (an event in a
+JSON-lines file) → YOUR deploy command (demo/deploy.sh; its output is shown as it is) → the
+finish marker (outcome, duration) → the outcome on the ticket → the chat message (here printed:
+console chat) → the ledger row. It exits with the deploy command's status. Lines starting with
+two spaces are deploytrail's progress; no server is needed.
+"""
 
 
 def banner(text: str) -> None:
@@ -56,7 +68,9 @@ def commit(path: str, text: str, message: str, author: str | None = None) -> Non
 
 
 def deploytrail(*args: str, env: dict[str, str] | None = None) -> int:
-    shown = " ".join(a if " " not in a else repr(a) for a in args)
+    from deploytrail.redact import mask_url
+
+    shown = " ".join(repr(a) if " " in a else mask_url(a) if "://" in a else a for a in args)
     print(f"$ deploytrail {shown}", flush=True)
     done = subprocess.run([sys.executable, "-m", "deploytrail", *args], cwd=REPO,
                           env={**os.environ, **(env or {})}, check=False)
@@ -86,6 +100,7 @@ def main() -> int:
     print(git("log", "--oneline", "--decorate"))
 
     banner("2. First release: 1.0.0 (nothing in the ledger yet)")
+    print(FLOW)
     code = deploytrail("release", "--service", "payments-api", "--env", "production",
                        "--build-number", "41", *event_args, "--",
                        *deploy, env={"DEMO_VERSION": "1.0.0", "DEMO_BUILD": "41"})
@@ -121,6 +136,14 @@ def main() -> int:
         event = json.loads(line)
         print(f"  {event['@timestamp']}  {event['event']['action']:<20} "
               f"{event['service']['version']:<6} {event['event'].get('outcome', '')}")
+    if len(events) > 1:  # REDIS_URL
+        from urllib.parse import parse_qs, urlsplit
+
+        from deploytrail.clients.sinks import DEFAULT_KEY, public_url
+
+        key = parse_qs(urlsplit(events[1]).query).get("key", [DEFAULT_KEY])[0]
+        print(f"The same events went to {public_url(events[1])}, list {key!r} "
+              f"(redis-cli LRANGE {key} 0 -1).")
 
     banner("6. The same steps for TeamCity, and the Kibana side")
     generated = WORK / "generated"
