@@ -209,3 +209,20 @@ def test_sigterm_stops_a_step_with_exit_130_and_a_clear_message(tmp_path: Path) 
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert "stopped by SIGTERM" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["--help"], ["history"]])
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, args: list[str]) -> None:
+    """``deploytrail history | head -1``: no traceback when the reader stops early."""
+    import os
+
+    env = {**os.environ, "DEPLOYTRAIL_HOME": str(tmp_path)}
+    code = ("import subprocess, sys\n"
+            f"p = subprocess.Popen([sys.executable, '-m', 'deploytrail', *{args!r}],"
+            " stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
+            "p.stdout.close()  # before the command writes: its first write meets a closed pipe\n"
+            "err = p.stderr.read().decode()\n"
+            "print(p.wait(), repr(err))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)
+    assert "Traceback" not in done.stdout and "BrokenPipe" not in done.stdout, done.stdout

@@ -165,3 +165,18 @@ def test_an_error_inside_update_is_not_mistaken_for_an_unwritable_record(
     with pytest.raises(FileNotFoundError), record.update(tmp_path / "r.json"):
         open(tmp_path / "missing")  # noqa: SIM115 - the caller's own error passes through
     assert not (tmp_path / "r.json").exists()
+
+
+def test_the_default_record_folder_ignores_itself_in_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path / "svc")], check=True)
+    monkeypatch.chdir(tmp_path / "svc")
+    monkeypatch.delenv("DEPLOYTRAIL_RECORD")
+    record.save(record.ReleaseRecord(service="api"))
+    assert (tmp_path / "svc" / ".deploytrail" / "release.json").exists()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert status == ""

@@ -36,6 +36,16 @@ DESCRIPTION = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one deploytrail command; return its exit code."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `deploytrail history | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # as a shell reports a command ended by SIGPIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
     if "--" in words:

@@ -151,7 +151,7 @@ def save(record: ReleaseRecord, path: str | os.PathLike[str] | None = None) -> P
     target = record_path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(target.parent)
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(record.to_json(), handle, indent=2, ensure_ascii=False)
             handle.write("\n")
@@ -171,13 +171,22 @@ def update(path: str | os.PathLike[str] | None = None) -> Iterator[ReleaseRecord
     target = record_path(path)
     with ExitStack() as stack:
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(target.parent)
             stack.enter_context(exclusive(target.with_name(target.name + ".lock")))
         except OSError as exc:
             raise _unwritable(target, exc) from None
         record = load(target)
         yield record
         save(record, target)
+
+
+def _make_folder(folder: Path) -> None:
+    """Create the record's folder; the default ``.deploytrail/`` in a checkout ignores itself
+    in git, so a release leaves nothing to commit in the service's repository."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if folder.name == DEFAULT_PATH.parent.name and not ignore.exists():
+        ignore.write_text("# written by deploytrail: release records are not source\n*\n")
 
 
 def _unwritable(target: Path, exc: OSError) -> RecordError:

@@ -195,7 +195,8 @@ def test_logstash_port_open_and_closed(repo: GitRepo, capsys: pytest.CaptureFixt
     assert code == 0 and "! events logstash+tcp://" in out and "port closed" in out, out
 
 
-def test_kibana_that_cannot_be_reached_fails(repo: GitRepo,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_kibana_that_cannot_be_reached_is_reported_but_not_required(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = _doctor(capsys, "--kibana-url", f"http://127.0.0.1:{free_port()}")
-    assert code == 1 and "✘ Kibana" in out, out
+    assert code == 0 and "! Kibana" in out and "DEPLOYTRAIL_KIBANA_API_KEY" in out, out
