@@ -208,7 +208,7 @@ def test_sigterm_stops_a_step_with_exit_130_and_a_clear_message(tmp_path: Path) 
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
-    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    assert "interrupted (Ctrl-C or SIGTERM)" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("args", [["--help"], ["history"]])

@@ -74,8 +74,9 @@ def _main(argv: Sequence[str] | None) -> int:
 
     reporter = reporter_for()
     previous_sigterm = signal.getsignal(signal.SIGTERM)
-    if not step.takes_command:  # ``release`` forwards SIGTERM to its command itself
-        signal.signal(signal.SIGTERM, _raise_interrupted)
+    # SIGTERM (a stopped build, ``kill``) ends a step like Ctrl-C: a message and exit 130.
+    # ``release`` passes it on to its deploy command while that runs.
+    signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         values, problems = resolve(step.params, vars(namespace))
         _remember_secrets(step, values)
@@ -94,7 +95,8 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"{PROG}: {_redacted(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        reporter.problem(f"{PROG} {step.id} was interrupted", identity=_identity(step))
+        reporter.problem(f"{PROG} {step.id} was interrupted (Ctrl-C or SIGTERM); what it had "
+                         "done so far is kept", identity=_identity(step))
         return Interrupted.exit_code
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
@@ -125,7 +127,8 @@ def _publish_record(reporter: Reporter, path: object) -> None:
 
 
 def _raise_interrupted(signum: int, frame: object) -> NoReturn:
-    raise Interrupted("stopped by SIGTERM")
+    # KeyboardInterrupt, like Ctrl-C: no ``except Exception`` in a client can swallow it
+    raise KeyboardInterrupt("stopped by SIGTERM")
 
 
 def _redacted(text: str) -> str:

@@ -301,3 +301,31 @@ def test_a_full_release_against_github_jira_redis_and_chat_leaks_no_token(
         assert secret not in out.out + out.err
         assert all(secret not in text for text in written)
     assert state_dir().exists()
+
+
+def test_sigterm_before_the_deploy_starts_stops_cleanly_and_deploys_nothing(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while the ticket is being filed (JIRA retrying): exit 130 with a message."""
+    import socket
+
+    listener = socket.socket()  # accepts, never answers: the JIRA client waits
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    marker = tmp_path / "deployed"
+    env = {**os.environ, "DEPLOYTRAIL_JIRA_TOKEN": JIRA_TOKEN}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploytrail", "release", "--service", "api", "--env", "prod",
+         "--tickets", f"jira+http://127.0.0.1:{listener.getsockname()[1]}/CHG", "--",
+         sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
+        cwd=repo.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        conn, _ = listener.accept()  # the ticket step has started
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        conn.close()
+    finally:
+        listener.close()
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"interrupted" in err
+    assert not marker.exists()
