@@ -329,3 +329,17 @@ def test_sigterm_before_the_deploy_starts_stops_cleanly_and_deploys_nothing(
     assert proc.returncode == 130, err
     assert b"Traceback" not in err and b"interrupted" in err
     assert not marker.exists()
+
+
+def test_release_with_nothing_but_the_command_works_in_any_checkout(
+    make_git_repo: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``deploytrail release -- ./deploy.sh``: service from the checkout, env production."""
+    repo = make_git_repo(3)  # type: ignore[operator]
+    monkeypatch.chdir(repo.path)
+    assert main(["release", "--", "true"]) == 0
+    saved = records.load()
+    assert (saved.service, saved.environment) == (repo.path.name, "production")
+    assert saved.version and saved.revision and saved.revision.startswith(saved.version)
+    assert len(saved.commits) == 3
+    assert "is live in production" in capsys.readouterr().out

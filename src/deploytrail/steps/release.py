@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     from deploytrail.record import ReleaseRecord
     from deploytrail.teamcity import Reporter
 
+SERVICE, ENV = RELEASE_IDENTITY
 PARAMS = (
-    *RELEASE_IDENTITY,
+    # 'deploytrail release -- ./deploy.sh' works as it is: the checkout names the service
+    SERVICE.but(required=False, help="Name of the service being deployed (default: the "
+                "checkout's folder name, or REPO of --source github:OWNER/REPO)."),
+    ENV.but(required=False, default="production"),
     Param("version", "Version being released (default: 'git describe', else the short revision)."),
     Param("revision", "Revision being released (default: the checkout's HEAD)."),
     Param("previous", "Where the previous release's revision comes from: ledger, info:URL, "
@@ -104,7 +108,8 @@ def _new_record(args: Args) -> ReleaseRecord:
     if revision is None:
         revision = checkout.resolve("HEAD")
     record = ReleaseRecord(
-        service=args.required("service"),
+        service=args.text("service") or (source.rsplit("/", 1)[-1] if source.startswith("github:")
+                                         else _checkout_name(checkout.path)),
         environment=args.required("env"),
         revision=revision,
         version=args.text("version") or _describe(checkout.path, revision),
@@ -114,6 +119,17 @@ def _new_record(args: Args) -> ReleaseRecord:
         started_at=utc_now_iso(),
     )
     return record
+
+
+def _checkout_name(checkout: object) -> str:
+    """The service's default name: the folder at the top of the git checkout."""
+    import subprocess
+    from pathlib import Path
+
+    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=str(checkout),
+                          capture_output=True, text=True, check=False)
+    top = done.stdout.strip() if done.returncode == 0 else str(checkout)
+    return Path(top).resolve().name or "service"
 
 
 def _describe(checkout: object, revision: str) -> str:
