@@ -21,7 +21,7 @@ from typing import Any, Literal
 from deploytrail.clients.chat import ChatMessage, Kind
 from deploytrail.errors import ConfigError
 from deploytrail.record import ReleaseRecord
-from deploytrail.render.untrusted import Made, one_line, safe_url
+from deploytrail.render.untrusted import Made, finalizer, one_line, safe_url
 
 __all__ = [
     "MAX_COMMITS",
@@ -94,17 +94,8 @@ def _environment(markdown: bool, shipped: bool = False) -> Any:
 
     escape = escape_markdown if markdown else escape_text
 
-    def finalize(value: object) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, Made):
-            return str(value)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        return escape(value)
-
     env = ImmutableSandboxedEnvironment(
-        autoescape=False, finalize=finalize, undefined=StrictUndefined,
+        autoescape=False, finalize=finalizer(escape), undefined=StrictUndefined,
         trim_blocks=shipped, lstrip_blocks=shipped, keep_trailing_newline=False,
     )
     # These make Markup, which would otherwise look "already escaped": not for chat.

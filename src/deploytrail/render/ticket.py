@@ -18,7 +18,7 @@ from typing import Any
 
 from deploytrail.errors import ConfigError
 from deploytrail.record import ReleaseRecord
-from deploytrail.render.untrusted import Made, one_line, safe_url
+from deploytrail.render.untrusted import Made, finalizer, one_line, safe_url
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -98,16 +98,6 @@ def keys(values: object) -> Made:
     return Made(", ".join(found))
 
 
-def _finalize(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Made):
-        return str(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return escape_wiki(value)
-
-
 @dataclass(frozen=True)
 class Ticket:
     summary: str
@@ -120,7 +110,7 @@ def _environment() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, finalize=_finalize, autoescape=False,
+        undefined=StrictUndefined, finalize=finalizer(escape_wiki), autoescape=False,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
     )
     env.globals.update(link=link, keys=keys)

@@ -8,9 +8,10 @@ built itself as :class:`Made` so its template ``finalize`` leaves exactly that a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
-__all__ = ["INVISIBLE", "Made", "one_line", "safe_url"]
+__all__ = ["INVISIBLE", "Made", "finalizer", "one_line", "safe_url"]
 
 # Line breaks, tabs and other separators become spaces: a value never starts a new line.
 _BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
@@ -38,3 +39,19 @@ def safe_url(url: object, safe: str) -> str | None:
     if not re.match(r"^https?://[^\s/]", text, re.I) or INVISIBLE.search(text):
         return None
     return quote(text, safe=safe)
+
+
+def finalizer(escape: Callable[[object], str]) -> Callable[[object], str]:
+    """A Jinja ``finalize``: every value a template prints is escaped, except numbers, nothing
+    (``None``) and what the renderer :class:`Made` itself."""
+
+    def finalize(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, Made):
+            return str(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return escape(value)
+
+    return finalize
