@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from fakes.chat import FakeChat
 from fakes.gitrepo import GitRepo
 from fakes.http import FakeAPI
 from fakes.redis import RedisServer
@@ -83,3 +84,17 @@ def fake_api() -> Iterator[FakeAPI]:
     """A started FakeAPI with no routes; add them with ``route()``."""
     with FakeAPI() as api:
         yield api
+
+
+@pytest.fixture(scope="module")
+def chat_server() -> Iterator[FakeChat]:
+    """One local chat service per test module (stopping one costs time)."""
+    with FakeChat() as server:
+        yield server
+
+
+@pytest.fixture
+def chat(chat_server: FakeChat) -> FakeChat:
+    """The module's chat service, with no messages or refusals from earlier tests."""
+    chat_server.reset()
+    return chat_server

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,26 +10,9 @@ from deploytrail.clients.chat import ChatClient, ChatMessage, chat_url_problem, 
 from deploytrail.errors import ConfigError, InputError
 from fakes.chat import FakeChat
 from fakes.http import FakeAPI, Reply, Request
+from fakes.net import free_port
 
 MESSAGE = ChatMessage("api 1.4.2 is live", "**api** 1\\.4\\.2 body", "api 1.4.2 body", "success")
-
-
-@pytest.fixture(scope="module")
-def chat_server() -> Iterator[FakeChat]:
-    with FakeChat() as server:
-        yield server
-
-
-@pytest.fixture
-def chat(chat_server: FakeChat) -> FakeChat:
-    chat_server.reset()
-    return chat_server
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_markdown_targets_get_the_markdown_body_and_text_targets_the_text(chat: FakeChat) -> None:
@@ -71,7 +52,7 @@ def test_a_refusing_target_is_reported_with_the_status_and_the_others_still_get_
 
 
 def test_a_chat_service_that_is_down_is_a_failed_delivery_not_an_exception() -> None:
-    client = ChatClient([f"json://127.0.0.1:{_closed_port()}/json/x"])
+    client = ChatClient([f"json://127.0.0.1:{free_port()}/json/x"])
     (delivery,) = client.send(MESSAGE)
     assert not delivery.ok
     assert delivery.reason is not None and "connection" in delivery.reason.lower()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import socketserver
 import threading
 import time
 from typing import Any
+
+from fakes.net import free_port
 
 __all__ = ["LogstashTCP", "LogstashUDP"]
 
@@ -79,8 +80,5 @@ class LogstashUDP(_Base):
         self._server = socketserver.UDPServer(("127.0.0.1", 0), Handler)
 
 
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+#: A port nothing listens on (bound, then released).
+closed_port = free_port

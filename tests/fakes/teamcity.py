@@ -40,8 +40,8 @@ _BUILD_DIMENSIONS = {"id", "number", "buildType", "status", "state", "running", 
                      "defaultFilter", "personal", "canceled", "failedToStart"}
 
 
-def parse_locator(text: str) -> dict[str, str]:
-    """``a:b,c:(d:e,f:g)`` → ``{"a": "b", "c": "d:e,f:g"}``; a bare value is ``{"$": text}``."""
+def _split_top(text: str) -> list[str]:
+    """Split at the commas outside parentheses: ``a,b(c,d),e`` → ``a``, ``b(c,d)``, ``e``."""
     parts: list[str] = []
     depth, start = 0, 0
     for i, char in enumerate(text):
@@ -53,8 +53,13 @@ def parse_locator(text: str) -> dict[str, str]:
             parts.append(text[start:i])
             start = i + 1
     parts.append(text[start:])
+    return parts
+
+
+def parse_locator(text: str) -> dict[str, str]:
+    """``a:b,c:(d:e,f:g)`` → ``{"a": "b", "c": "d:e,f:g"}``; a bare value is ``{"$": text}``."""
     result: dict[str, str] = {}
-    for part in parts:
+    for part in _split_top(text):
         if ":" not in part:
             result["$"] = part
             continue
@@ -75,18 +80,7 @@ def parse_fields(text: str) -> dict[str, Any]:
 
 def parse_locator_like_fields(text: str) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
-    depth, start = 0, 0
-    pieces: list[str] = []
-    for i, char in enumerate(text):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-    pieces.append(text[start:])
-    for piece in pieces:
+    for piece in _split_top(text):
         piece = piece.strip()
         if not piece:
             continue

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +14,9 @@ from deploytrail.record import ReleaseRecord
 from deploytrail.steps.notify import send_notification
 from deploytrail.teamcity import PlainReporter
 from fakes.chat import FakeChat
+from fakes.net import free_port
 
 TOKEN = "xoxWebhookT0kenDoNotLeak42"
-
-
-@pytest.fixture(scope="module")
-def chat_server() -> Iterator[FakeChat]:
-    with FakeChat() as server:
-        yield server
-
-
-@pytest.fixture
-def chat(chat_server: FakeChat) -> FakeChat:
-    chat_server.reset()
-    return chat_server
 
 
 def _commit(i: int, summary: str) -> dict[str, Any]:
@@ -54,12 +41,6 @@ def saved() -> ReleaseRecord:
     rec = _record()
     records.save(rec)
     return rec
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_finish_message_reaches_json_and_webhook_targets_exactly(
@@ -144,7 +125,7 @@ def test_a_partly_failed_fan_out_names_only_the_failed_target(
 def test_a_chat_service_that_is_down_is_a_warning(
     saved: ReleaseRecord, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["notify", "--chat", f"json://127.0.0.1:{_closed_port()}/x"]) == 0
+    assert main(["notify", "--chat", f"json://127.0.0.1:{free_port()}/x"]) == 0
     assert "connection error" in capsys.readouterr().err.lower()
 
 
@@ -256,7 +237,7 @@ def test_send_notification_never_raises_and_warns_for_every_chat_problem(
     template.write_text("{{ no_such_variable }}", encoding="utf-8")
     rec = _record()
     send_notification(rec, ["nosuchservice://x/y", chat.json_url(), "console",
-                             f"json://127.0.0.1:{_closed_port()}/down"],
+                             f"json://127.0.0.1:{free_port()}/down"],
                       "finish", reporter=reporter, template=template)
     warnings = err.getvalue()
     assert "no service called 'nosuchservice'; skipped that target" in warnings
